@@ -1,0 +1,154 @@
+//! Persistence for Relais: one [`Store`] trait, two engines.
+//!
+//! * [`sqlite::SqliteStore`] — the embedded default: WAL, one writer
+//!   connection that takes whole batches in one transaction, a pool of
+//!   readers.
+//! * [`postgres::PgStore`] — the scale-out engine, pooled.
+//!
+//! Both run the versioned migrations in `migrations/` and pass the same
+//! [`conformance`] suite, which is the definition of what a store must do.
+
+pub mod conformance;
+// pub mod postgres; (being written)
+pub mod sqlite;
+mod types;
+
+pub use types::*;
+
+use async_trait::async_trait;
+use relais_core::identity::Identity;
+use relais_core::{ProfileId, SourceId, WorkspaceId};
+use std::sync::Arc;
+
+/// Errors a store reports. `Unavailable` is transient (retry later);
+/// the others are final for the request.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store error: {0}")]
+    Other(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<StoreError> for relais_core::Error {
+    fn from(e: StoreError) -> Self {
+        use relais_core::ErrorCode;
+        match e {
+            StoreError::Conflict(m) => relais_core::Error::new(ErrorCode::Conflict, m),
+            StoreError::Unavailable(m) => relais_core::Error::new(ErrorCode::Overloaded, m),
+            StoreError::Other(m) => relais_core::Error::new(ErrorCode::Internal, m),
+        }
+    }
+}
+
+/// Everything Relais persists. Implementations must pass [`conformance`].
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `"sqlite"` or `"postgres"`, for logs and metrics.
+    fn engine(&self) -> &'static str;
+
+    /// Applies pending migrations; returns the versions applied now.
+    async fn migrate(&self) -> StoreResult<Vec<u32>>;
+
+    // ---- workspaces, sources, keys -------------------------------------
+    async fn create_workspace(&self, name: &str, now: i64) -> StoreResult<Workspace>;
+    async fn list_workspaces(&self) -> StoreResult<Vec<Workspace>>;
+    async fn create_source(
+        &self,
+        ws: WorkspaceId,
+        name: &str,
+        channel: &str,
+        now: i64,
+    ) -> StoreResult<Source>;
+    async fn list_sources(&self, ws: WorkspaceId) -> StoreResult<Vec<Source>>;
+    async fn get_source(&self, id: SourceId) -> StoreResult<Option<Source>>;
+    async fn insert_key(&self, key: &KeyRecord) -> StoreResult<()>;
+    async fn find_key(&self, hash: &str) -> StoreResult<Option<KeyRecord>>;
+    async fn list_keys(&self, ws: WorkspaceId) -> StoreResult<Vec<KeyRecord>>;
+
+    // ---- the event log ----------------------------------------------------
+    /// Appends events in one transaction; an event whose
+    /// `(workspace, message_id)` is already in the log is skipped. Durable
+    /// when this returns `Ok`.
+    async fn append_events(&self, events: &[NewEvent]) -> StoreResult<AppendOutcome>;
+    /// Events with `seq > after`, in order, at most `limit`.
+    async fn read_log(&self, after: i64, limit: usize) -> StoreResult<Vec<LogEvent>>;
+    /// The highest sequence number in the log (0 when empty).
+    async fn log_head(&self) -> StoreResult<i64>;
+
+    // ---- processing -----------------------------------------------------
+    /// The last sequence number whose effects are committed.
+    async fn checkpoint(&self) -> StoreResult<i64>;
+    /// Commits the effects of processing a slice of the log, with the new
+    /// checkpoint, atomically (see [`ProcessedBatch`] for the order).
+    async fn commit_processed(&self, batch: &ProcessedBatch) -> StoreResult<()>;
+
+    // ---- profiles -------------------------------------------------------
+    async fn find_profile(
+        &self,
+        ws: WorkspaceId,
+        identity: &Identity,
+    ) -> StoreResult<Option<ProfileId>>;
+    /// Loads a profile, following merge redirects (the returned id may differ).
+    async fn get_profile(
+        &self,
+        ws: WorkspaceId,
+        id: ProfileId,
+    ) -> StoreResult<Option<StoredProfile>>;
+    async fn profile_identities(
+        &self,
+        ws: WorkspaceId,
+        id: ProfileId,
+    ) -> StoreResult<Vec<Identity>>;
+    async fn timeline(
+        &self,
+        ws: WorkspaceId,
+        id: ProfileId,
+        q: &TimelineQuery,
+    ) -> StoreResult<Vec<TimelineEntry>>;
+    /// Profiles whose search keys start with `prefix` (lower-case), or that
+    /// hold exactly one of `identities`.
+    async fn search_profiles(
+        &self,
+        ws: WorkspaceId,
+        identities: &[Identity],
+        prefix: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<ProfileId>>;
+    async fn merges(&self, ws: WorkspaceId, id: ProfileId) -> StoreResult<Vec<MergeRecord>>;
+    /// Right to erasure: removes the profile, its identifiers, search keys,
+    /// timeline and the payloads of its events; writes `audit`. `None` when
+    /// there is no such profile.
+    async fn erase_profile(
+        &self,
+        ws: WorkspaceId,
+        id: ProfileId,
+        audit: &AuditRecord,
+    ) -> StoreResult<Option<Erasure>>;
+    async fn audit_log(&self, ws: WorkspaceId, limit: usize) -> StoreResult<Vec<AuditRecord>>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens the store named by a URL: `postgres://…` or a SQLite file path.
+pub async fn open(
+    database_url: Option<&str>,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<DynStore> {
+    match database_url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let _ = url;
+            anyhow::bail!("PostgreSQL engine not built yet")
+        }
+        Some(other) => anyhow::bail!("unsupported --database-url {other:?}: use postgres://… (SQLite is the default, under --data-dir)"),
+        None => {
+            std::fs::create_dir_all(data_dir)
+                .map_err(|e| anyhow::anyhow!("cannot create data dir {}: {e}", data_dir.display()))?;
+            Ok(Arc::new(sqlite::SqliteStore::open(&data_dir.join("relais.db"))?))
+        }
+    }
+}

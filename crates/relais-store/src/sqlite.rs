@@ -1,0 +1,699 @@
+//! The embedded engine: SQLite in WAL mode.
+//!
+//! One writer connection behind a mutex: every write is one transaction, and
+//! callers batch (the ingest path hands over whole group commits), so a
+//! single writer is not a bottleneck and there is never a `SQLITE_BUSY`
+//! between our own writers. Reads use a small pool of separate connections,
+//! which WAL lets run beside the writer.
+
+use crate::*;
+use relais_core::identity::Identity;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const MAX_IDLE_READERS: usize = 8;
+
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and runs migrations.
+    pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
+        let writer = connect(path)?;
+        let store = SqliteStore {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+            }),
+        };
+        store.migrate_blocking()?;
+        Ok(store)
+    }
+
+    fn migrate_blocking(&self) -> StoreResult<Vec<u32>> {
+        let mut conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        migrate(&mut conn).map_err(map_err)
+    }
+
+    async fn write<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut conn).map_err(map_err)
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("sqlite writer task failed: {e}")))?
+    }
+
+    async fn read<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner
+                .readers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => connect(&inner.path).map_err(|e| StoreError::Unavailable(e.to_string()))?,
+            };
+            let out = f(&conn).map_err(map_err);
+            let mut idle = inner.readers.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("sqlite reader task failed: {e}")))?
+    }
+}
+
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    // WAL: readers never block the writer. synchronous=FULL: a committed
+    // transaction survives power loss, which is what "200 means durable"
+    // promises; group commit keeps the fsync cost per batch, not per event.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "busy_timeout", 10_000)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -65_536)?; // 64 MiB
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "mmap_size", 268_435_456)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<Vec<u32>> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
+    let mut applied = Vec::new();
+    for (version, sql) in MIGRATIONS {
+        let tx = conn.transaction()?;
+        let done: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+            [version],
+            |r| r.get(0),
+        )?;
+        if !done {
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                params![version, relais_core::time::now_ms()],
+            )?;
+            applied.push(*version);
+        }
+        tx.commit()?;
+    }
+    Ok(applied)
+}
+
+fn map_err(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode as C;
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            C::ConstraintViolation => StoreError::Conflict(e.to_string()),
+            C::DatabaseBusy
+            | C::DatabaseLocked
+            | C::DiskFull
+            | C::SystemIoFailure
+            | C::CannotOpen => StoreError::Unavailable(e.to_string()),
+            _ => StoreError::Other(e.to_string()),
+        },
+        _ => StoreError::Other(e.to_string()),
+    }
+}
+
+fn workspace_row(r: &rusqlite::Row) -> rusqlite::Result<Workspace> {
+    Ok(Workspace {
+        id: WorkspaceId(r.get(0)?),
+        name: r.get(1)?,
+        created_at: r.get(2)?,
+    })
+}
+
+fn source_row(r: &rusqlite::Row) -> rusqlite::Result<Source> {
+    Ok(Source {
+        id: SourceId(r.get(0)?),
+        workspace_id: WorkspaceId(r.get(1)?),
+        name: r.get(2)?,
+        channel: r.get(3)?,
+        created_at: r.get(4)?,
+    })
+}
+
+fn key_row(r: &rusqlite::Row) -> rusqlite::Result<KeyRecord> {
+    let kind: String = r.get(3)?;
+    Ok(KeyRecord {
+        hash: r.get(0)?,
+        prefix: r.get(1)?,
+        workspace_id: WorkspaceId(r.get(2)?),
+        kind: KeyKind::parse(&kind).unwrap_or(KeyKind::Write),
+        source_id: r.get::<_, Option<i64>>(4)?.map(SourceId),
+        created_at: r.get(5)?,
+    })
+}
+
+const KEY_COLS: &str = "hash, prefix, workspace_id, kind, source_id, created_at";
+
+fn resolve_redirect(
+    conn: &Connection,
+    ws: WorkspaceId,
+    id: ProfileId,
+) -> rusqlite::Result<ProfileId> {
+    let new: Option<i64> = conn
+        .prepare_cached(
+            "SELECT new_id FROM profile_redirects WHERE workspace_id = ?1 AND old_id = ?2",
+        )?
+        .query_row(params![ws.0, id.0], |r| r.get(0))
+        .optional()?;
+    Ok(new.map(ProfileId).unwrap_or(id))
+}
+
+fn apply_processed(tx: &Transaction, b: &ProcessedBatch) -> rusqlite::Result<()> {
+    {
+        let mut st = tx.prepare_cached(
+            "INSERT OR REPLACE INTO timeline (workspace_id, profile_id, seq, timestamp, kind, name, channel)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for t in &b.timeline {
+            st.execute(params![
+                t.workspace_id.0,
+                t.profile_id.0,
+                t.seq,
+                t.timestamp,
+                t.kind,
+                t.name,
+                t.channel
+            ])?;
+        }
+    }
+    {
+        let mut st = tx.prepare_cached(
+            "INSERT INTO identities (workspace_id, kind, value, profile_id) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (workspace_id, kind, value) DO UPDATE SET profile_id = excluded.profile_id",
+        )?;
+        for l in &b.identities {
+            st.execute(params![
+                l.workspace_id.0,
+                l.identity.kind,
+                l.identity.value,
+                l.profile_id.0
+            ])?;
+        }
+    }
+    for m in &b.merges {
+        tx.prepare_cached(
+            "INSERT INTO merges (workspace_id, kind, winner, loser, seq, at, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![m.workspace_id.0, m.kind.as_str(), m.winner.0, m.loser.0, m.seq, m.at, m.reason])?;
+        if m.kind != MergeKind::Merge {
+            continue;
+        }
+        let (ws, w, l) = (m.workspace_id.0, m.winner.0, m.loser.0);
+        for sql in [
+            "UPDATE identities SET profile_id = ?2 WHERE workspace_id = ?1 AND profile_id = ?3",
+            "UPDATE timeline SET profile_id = ?2 WHERE workspace_id = ?1 AND profile_id = ?3",
+            "UPDATE profile_redirects SET new_id = ?2 WHERE workspace_id = ?1 AND new_id = ?3",
+            "INSERT OR REPLACE INTO profile_redirects (workspace_id, old_id, new_id) VALUES (?1, ?3, ?2)",
+        ] {
+            tx.prepare_cached(sql)?.execute(params![ws, w, l])?;
+        }
+        for sql in [
+            "DELETE FROM profile_search WHERE workspace_id = ?1 AND profile_id = ?2",
+            "DELETE FROM profiles WHERE workspace_id = ?1 AND id = ?2",
+        ] {
+            tx.prepare_cached(sql)?.execute(params![ws, l])?;
+        }
+    }
+    for p in &b.profiles {
+        tx.prepare_cached(
+            "INSERT INTO profiles (workspace_id, id, state, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (workspace_id, id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+        )?
+        .execute(params![p.workspace_id.0, p.id.0, p.state, p.created_at, p.updated_at])?;
+        if let Some(keys) = &p.search_keys {
+            tx.prepare_cached(
+                "DELETE FROM profile_search WHERE workspace_id = ?1 AND profile_id = ?2",
+            )?
+            .execute(params![p.workspace_id.0, p.id.0])?;
+            let mut ins = tx.prepare_cached(
+                "INSERT OR IGNORE INTO profile_search (workspace_id, key, profile_id) VALUES (?1, ?2, ?3)",
+            )?;
+            for k in keys {
+                ins.execute(params![p.workspace_id.0, k, p.id.0])?;
+            }
+        }
+    }
+    tx.prepare_cached("INSERT OR REPLACE INTO checkpoints (name, seq) VALUES ('processor', ?1)")?
+        .execute([b.checkpoint])?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn engine(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> StoreResult<Vec<u32>> {
+        self.write(|c| migrate(c)).await
+    }
+
+    async fn create_workspace(&self, name: &str, now: i64) -> StoreResult<Workspace> {
+        let name = name.to_owned();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO workspaces (name, created_at) VALUES (?1, ?2)",
+                params![name, now],
+            )?;
+            Ok(Workspace {
+                id: WorkspaceId(c.last_insert_rowid()),
+                name,
+                created_at: now,
+            })
+        })
+        .await
+    }
+
+    async fn list_workspaces(&self) -> StoreResult<Vec<Workspace>> {
+        self.read(|c| {
+            c.prepare("SELECT id, name, created_at FROM workspaces ORDER BY id")?
+                .query_map([], workspace_row)?
+                .collect()
+        })
+        .await
+    }
+
+    async fn create_source(
+        &self,
+        ws: WorkspaceId,
+        name: &str,
+        channel: &str,
+        now: i64,
+    ) -> StoreResult<Source> {
+        let (name, channel) = (name.to_owned(), channel.to_owned());
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO sources (workspace_id, name, channel, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![ws.0, name, channel, now],
+            )?;
+            Ok(Source {
+                id: SourceId(c.last_insert_rowid()),
+                workspace_id: ws,
+                name,
+                channel,
+                created_at: now,
+            })
+        })
+        .await
+    }
+
+    async fn list_sources(&self, ws: WorkspaceId) -> StoreResult<Vec<Source>> {
+        self.read(move |c| {
+            c.prepare("SELECT id, workspace_id, name, channel, created_at FROM sources WHERE workspace_id = ?1 ORDER BY id")?
+                .query_map([ws.0], source_row)?
+                .collect()
+        })
+        .await
+    }
+
+    async fn get_source(&self, id: SourceId) -> StoreResult<Option<Source>> {
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT id, workspace_id, name, channel, created_at FROM sources WHERE id = ?1",
+            )?
+            .query_row([id.0], source_row)
+            .optional()
+        })
+        .await
+    }
+
+    async fn insert_key(&self, key: &KeyRecord) -> StoreResult<()> {
+        let k = key.clone();
+        self.write(move |c| {
+            c.execute(
+                &format!("INSERT INTO api_keys ({KEY_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+                params![
+                    k.hash,
+                    k.prefix,
+                    k.workspace_id.0,
+                    k.kind.as_str(),
+                    k.source_id.map(|s| s.0),
+                    k.created_at
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_key(&self, hash: &str) -> StoreResult<Option<KeyRecord>> {
+        let hash = hash.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!("SELECT {KEY_COLS} FROM api_keys WHERE hash = ?1"))?
+                .query_row([hash], key_row)
+                .optional()
+        })
+        .await
+    }
+
+    async fn list_keys(&self, ws: WorkspaceId) -> StoreResult<Vec<KeyRecord>> {
+        self.read(move |c| {
+            c.prepare(&format!(
+                "SELECT {KEY_COLS} FROM api_keys WHERE workspace_id = ?1 ORDER BY created_at, hash"
+            ))?
+            .query_map([ws.0], key_row)?
+            .collect()
+        })
+        .await
+    }
+
+    async fn append_events(&self, events: &[NewEvent]) -> StoreResult<AppendOutcome> {
+        let events = events.to_vec();
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let mut inserted = 0;
+            {
+                let mut st = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO events
+                     (workspace_id, source_id, channel, message_id, kind, received_at, timestamp, payload)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?;
+                for e in &events {
+                    inserted += st.execute(params![
+                        e.workspace_id.0,
+                        e.source_id.0,
+                        e.channel,
+                        e.message_id,
+                        e.kind,
+                        e.received_at,
+                        e.timestamp,
+                        e.payload
+                    ])?;
+                }
+            }
+            tx.commit()?;
+            Ok(AppendOutcome {
+                inserted,
+                duplicates: events.len() - inserted,
+            })
+        })
+        .await
+    }
+
+    async fn read_log(&self, after: i64, limit: usize) -> StoreResult<Vec<LogEvent>> {
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT seq, workspace_id, source_id, channel, message_id, kind, received_at, timestamp, payload
+                 FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?
+            .query_map(params![after, limit as i64], |r| {
+                Ok(LogEvent {
+                    seq: r.get(0)?,
+                    event: NewEvent {
+                        workspace_id: WorkspaceId(r.get(1)?),
+                        source_id: SourceId(r.get(2)?),
+                        channel: r.get(3)?,
+                        message_id: r.get(4)?,
+                        kind: r.get(5)?,
+                        received_at: r.get(6)?,
+                        timestamp: r.get(7)?,
+                        payload: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+                    },
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+
+    async fn log_head(&self) -> StoreResult<i64> {
+        self.read(|c| c.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0)))
+            .await
+    }
+
+    async fn checkpoint(&self) -> StoreResult<i64> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT COALESCE((SELECT seq FROM checkpoints WHERE name = 'processor'), 0)",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .await
+    }
+
+    async fn commit_processed(&self, batch: &ProcessedBatch) -> StoreResult<()> {
+        let batch = batch.clone();
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            apply_processed(&tx, &batch)?;
+            tx.commit()
+        })
+        .await
+    }
+
+    async fn find_profile(
+        &self,
+        ws: WorkspaceId,
+        identity: &Identity,
+    ) -> StoreResult<Option<ProfileId>> {
+        let id = identity.clone();
+        self.read(move |c| {
+            c.prepare_cached("SELECT profile_id FROM identities WHERE workspace_id = ?1 AND kind = ?2 AND value = ?3")?
+                .query_row(params![ws.0, id.kind, id.value], |r| r.get(0).map(ProfileId))
+                .optional()
+        })
+        .await
+    }
+
+    async fn get_profile(
+        &self,
+        ws: WorkspaceId,
+        id: ProfileId,
+    ) -> StoreResult<Option<StoredProfile>> {
+        self.read(move |c| {
+            let id = resolve_redirect(c, ws, id)?;
+            c.prepare_cached(
+                "SELECT state, created_at, updated_at FROM profiles WHERE workspace_id = ?1 AND id = ?2",
+            )?
+            .query_row(params![ws.0, id.0], |r| {
+                Ok(StoredProfile {
+                    workspace_id: ws,
+                    id,
+                    state: r.get(0)?,
+                    created_at: r.get(1)?,
+                    updated_at: r.get(2)?,
+                })
+            })
+            .optional()
+        })
+        .await
+    }
+
+    async fn profile_identities(
+        &self,
+        ws: WorkspaceId,
+        id: ProfileId,
+    ) -> StoreResult<Vec<Identity>> {
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT kind, value FROM identities WHERE workspace_id = ?1 AND profile_id = ?2 ORDER BY kind, value",
+            )?
+            .query_map(params![ws.0, id.0], |r| {
+                Ok(Identity {
+                    kind: r.get(0)?,
+                    value: r.get(1)?,
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+
+    async fn timeline(
+        &self,
+        ws: WorkspaceId,
+        id: ProfileId,
+        q: &TimelineQuery,
+    ) -> StoreResult<Vec<TimelineEntry>> {
+        let q = q.clone();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT t.seq, t.timestamp, t.kind, t.name, t.channel, e.source_id, e.message_id, e.received_at, e.payload
+                 FROM timeline t JOIN events e ON e.seq = t.seq
+                 WHERE t.workspace_id = ?1 AND t.profile_id = ?2 AND t.seq < ?3
+                   AND (?4 IS NULL OR t.channel = ?4) AND (?5 IS NULL OR t.name = ?5)
+                 ORDER BY t.seq DESC LIMIT ?6",
+            )?
+            .query_map(
+                params![ws.0, id.0, q.before.unwrap_or(i64::MAX), q.channel, q.name, q.limit as i64],
+                |r| {
+                    Ok(TimelineEntry {
+                        seq: r.get(0)?,
+                        timestamp: r.get(1)?,
+                        kind: r.get(2)?,
+                        name: r.get(3)?,
+                        channel: r.get(4)?,
+                        source_id: SourceId(r.get(5)?),
+                        message_id: r.get(6)?,
+                        received_at: r.get(7)?,
+                        payload: r.get(8)?,
+                    })
+                },
+            )?
+            .collect()
+        })
+        .await
+    }
+
+    async fn search_profiles(
+        &self,
+        ws: WorkspaceId,
+        identities: &[Identity],
+        prefix: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<ProfileId>> {
+        let identities = identities.to_vec();
+        let prefix = prefix.map(str::to_owned);
+        self.read(move |c| {
+            let mut out: Vec<ProfileId> = Vec::new();
+            let mut push = |p: ProfileId| {
+                if !out.contains(&p) && out.len() < limit {
+                    out.push(p);
+                }
+            };
+            for id in &identities {
+                let found: Option<i64> = c
+                    .prepare_cached(
+                        "SELECT profile_id FROM identities WHERE workspace_id = ?1 AND kind = ?2 AND value = ?3",
+                    )?
+                    .query_row(params![ws.0, id.kind, id.value], |r| r.get(0))
+                    .optional()?;
+                if let Some(p) = found {
+                    push(ProfileId(p));
+                }
+            }
+            if let Some(prefix) = prefix {
+                let mut st = c.prepare_cached(
+                    "SELECT DISTINCT profile_id FROM profile_search
+                     WHERE workspace_id = ?1 AND key >= ?2 AND key < ?2 || x'f4' ORDER BY key, profile_id LIMIT ?3",
+                )?;
+                for p in st.query_map(params![ws.0, prefix, limit as i64], |r| r.get::<_, i64>(0))? {
+                    push(ProfileId(p?));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn merges(&self, ws: WorkspaceId, id: ProfileId) -> StoreResult<Vec<MergeRecord>> {
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT kind, winner, loser, seq, at, reason FROM merges
+                 WHERE workspace_id = ?1 AND (winner = ?2 OR loser = ?2) ORDER BY id",
+            )?
+            .query_map(params![ws.0, id.0], |r| {
+                Ok(MergeRecord {
+                    workspace_id: ws,
+                    kind: MergeKind::parse(&r.get::<_, String>(0)?),
+                    winner: ProfileId(r.get(1)?),
+                    loser: ProfileId(r.get(2)?),
+                    seq: r.get(3)?,
+                    at: r.get(4)?,
+                    reason: r.get(5)?,
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+
+    async fn erase_profile(
+        &self,
+        ws: WorkspaceId,
+        id: ProfileId,
+        audit: &AuditRecord,
+    ) -> StoreResult<Option<Erasure>> {
+        let audit = audit.clone();
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let id = resolve_redirect(&tx, ws, id)?;
+            let exists: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM profiles WHERE workspace_id = ?1 AND id = ?2)",
+                params![ws.0, id.0],
+                |r| r.get(0),
+            )?;
+            if !exists {
+                return Ok(None);
+            }
+            let p = params![ws.0, id.0];
+            let events_erased = tx.execute(
+                "UPDATE events SET payload = NULL
+                 WHERE seq IN (SELECT seq FROM timeline WHERE workspace_id = ?1 AND profile_id = ?2)",
+                p,
+            )?;
+            let identities_removed =
+                tx.execute("DELETE FROM identities WHERE workspace_id = ?1 AND profile_id = ?2", p)?;
+            for sql in [
+                "DELETE FROM timeline WHERE workspace_id = ?1 AND profile_id = ?2",
+                "DELETE FROM profile_search WHERE workspace_id = ?1 AND profile_id = ?2",
+                "DELETE FROM profile_redirects WHERE workspace_id = ?1 AND new_id = ?2",
+                "DELETE FROM profiles WHERE workspace_id = ?1 AND id = ?2",
+            ] {
+                tx.execute(sql, p)?;
+            }
+            tx.execute(
+                "INSERT INTO audit_log (workspace_id, at, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![audit.workspace_id.0, audit.at, audit.action, audit.subject, audit.detail],
+            )?;
+            tx.commit()?;
+            Ok(Some(Erasure {
+                events_erased,
+                identities_removed,
+            }))
+        })
+        .await
+    }
+
+    async fn audit_log(&self, ws: WorkspaceId, limit: usize) -> StoreResult<Vec<AuditRecord>> {
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT at, action, subject, detail FROM audit_log WHERE workspace_id = ?1 ORDER BY id DESC LIMIT ?2",
+            )?
+            .query_map(params![ws.0, limit as i64], |r| {
+                Ok(AuditRecord {
+                    workspace_id: ws,
+                    at: r.get(0)?,
+                    action: r.get(1)?,
+                    subject: r.get(2)?,
+                    detail: r.get(3)?,
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+}
