@@ -138,14 +138,8 @@ mod tests {
             Some("ada@example.com".into())
         );
         assert_eq!(normalise(EMAIL, "not-an-email"), None);
-        assert_eq!(
-            normalise(PHONE, "+33 6 12-34-56-78"),
-            Some("+33612345678".into())
-        );
-        assert_eq!(
-            normalise(PHONE, "(555) 010-9999"),
-            Some("5550109999".into())
-        );
+        assert_eq!(normalise(PHONE, "+33 6 12-34-56-78"), Some("+33612345678".into()));
+        assert_eq!(normalise(PHONE, "(555) 010-9999"), Some("5550109999".into()));
         assert_eq!(normalise(PHONE, "12"), None);
         assert_eq!(normalise("loyalty_id", " L-1 "), Some("L-1".into()));
     }
@@ -158,12 +152,7 @@ mod tests {
         let got: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
         assert_eq!(
             got,
-            [
-                "user_id:u1",
-                "email:a@x.io",
-                "loyalty_id:L9",
-                "anonymous_id:a1"
-            ]
+            ["user_id:u1", "email:a@x.io", "loyalty_id:L9", "anonymous_id:a1"]
         );
     }
 

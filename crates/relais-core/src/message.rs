@@ -76,6 +76,9 @@ pub struct ParsedEvent {
     pub anonymous_id: Option<String>,
     /// Event time after clock-skew correction, ms since epoch.
     pub timestamp_ms: i64,
+    /// `context.touchpoint`: overrides the source's default channel (a
+    /// server source reporting a store purchase, say).
+    pub touchpoint: Option<String>,
     /// The event exactly as the client sent it.
     pub payload: String,
 }
@@ -133,8 +136,7 @@ pub fn parse_body(
             out.events.push(event);
         }
         None => {
-            let batch: BatchBody =
-                serde_json::from_slice(body).map_err(|e| json_error(None, &e))?;
+            let batch: BatchBody = serde_json::from_slice(body).map_err(|e| json_error(None, &e))?;
             out.write_key = batch.write_key.map(Cow::into_owned);
             let items = batch.batch.ok_or_else(|| {
                 EventError::new(
@@ -162,15 +164,7 @@ pub fn parse_body(
                     if out.write_key.is_none() {
                         out.write_key = head.write_key.as_deref().map(str::to_owned);
                     }
-                    validate(
-                        raw,
-                        head,
-                        None,
-                        Some(i),
-                        received_at_ms,
-                        limits,
-                        batch_sent_at,
-                    )
+                    validate(raw, head, None, Some(i), received_at_ms, limits, batch_sent_at)
                 });
                 match parsed {
                     Ok(ev) => out.events.push(ev),
@@ -217,6 +211,14 @@ struct Head<'a> {
     sent_at: Option<Cow<'a, str>>,
     #[serde(rename = "writeKey", borrow, default)]
     write_key: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    context: Option<ContextHead<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct ContextHead<'a> {
+    #[serde(borrow, default)]
+    touchpoint: Option<Cow<'a, str>>,
 }
 
 fn parse_head<'a>(raw: &'a RawValue, index: Option<usize>) -> Result<Head<'a>, EventError> {
@@ -248,27 +250,26 @@ fn validate(
             ),
         ));
     }
-    let kind =
-        match (endpoint, head.kind.as_deref()) {
-            (Some(k), _) => k,
-            (None, Some(t)) => match MessageType::parse(t) {
-                Some(k) => k,
-                None => return err(
+    let kind = match (endpoint, head.kind.as_deref()) {
+        (Some(k), _) => k,
+        (None, Some(t)) => match MessageType::parse(t) {
+            Some(k) => k,
+            None => {
+                return err(
                     ErrorCode::InvalidType,
                     "type",
-                    format!(
-                        "`{t}` is not a message type (track, identify, page, screen, group, alias)"
-                    ),
-                ),
-            },
-            (None, None) => {
-                return err(
-                    ErrorCode::MissingField,
-                    "type",
-                    "every batch item needs a `type`".into(),
+                    format!("`{t}` is not a message type (track, identify, page, screen, group, alias)"),
                 )
             }
-        };
+        },
+        (None, None) => {
+            return err(
+                ErrorCode::MissingField,
+                "type",
+                "every batch item needs a `type`".into(),
+            )
+        }
+    };
     for (field, v) in [
         ("messageId", &head.message_id),
         ("userId", &head.user_id),
@@ -352,6 +353,11 @@ fn validate(
         user_id,
         anonymous_id,
         timestamp_ms: derive_timestamp(original, sent_at, received_at_ms),
+        touchpoint: head
+            .context
+            .and_then(|c| c.touchpoint)
+            .map(|t| t.to_ascii_lowercase())
+            .filter(|t| crate::identity::is_valid_kind(t)),
         payload: payload.to_owned(),
     })
 }
@@ -445,13 +451,17 @@ fn diagnose(raw: &str, index: Option<usize>, e: &serde_json::Error) -> EventErro
             }
         }
     }
-    for f in [
-        "messageId",
-        "userId",
-        "anonymousId",
-        "previousId",
-        "groupId",
-    ] {
+    if let Some(v) = obj.get("context") {
+        if !(v.is_object() || v.is_null()) {
+            return EventError::new(
+                index,
+                ErrorCode::InvalidField,
+                Some("context"),
+                "`context` must be an object".into(),
+            );
+        }
+    }
+    for f in ["messageId", "userId", "anonymousId", "previousId", "groupId"] {
         if let Some(v) = obj.get(f) {
             if !(v.is_string() || v.is_number() || v.is_null()) {
                 return EventError::new(
@@ -483,20 +493,25 @@ mod tests {
 
     #[test]
     fn single_track_keeps_the_payload_verbatim() {
-        let body = r#"{"userId":"u1","event":"Order Completed","properties":{"revenue":10},"messageId":"m1"}"#;
-        let p = parse_body(
-            body.as_bytes(),
-            Some(MessageType::Track),
-            NOW,
-            &Limits::default(),
-        )
-        .unwrap();
+        let body =
+            r#"{"userId":"u1","event":"Order Completed","properties":{"revenue":10},"messageId":"m1"}"#;
+        let p = parse_body(body.as_bytes(), Some(MessageType::Track), NOW, &Limits::default()).unwrap();
         assert_eq!(p.events.len(), 1);
         let e = &p.events[0];
         assert_eq!(e.payload, body);
         assert_eq!(e.message_id.as_deref(), Some("m1"));
         assert_eq!(e.kind, MessageType::Track);
         assert_eq!(e.timestamp_ms, NOW);
+        assert_eq!(e.touchpoint, None);
+    }
+
+    #[test]
+    fn touchpoint_overrides_are_read_from_context() {
+        let p = batch(
+            r#"{"batch":[{"type":"track","event":"Order Completed","userId":"u",
+            "context":{"ip":"1.2.3.4","touchpoint":"Store"}}]}"#,
+        );
+        assert_eq!(p.events[0].touchpoint.as_deref(), Some("store"));
     }
 
     #[test]
@@ -550,13 +565,7 @@ mod tests {
         let got: Vec<_> = p
             .rejected
             .iter()
-            .map(|e| {
-                (
-                    e.index.unwrap(),
-                    e.code,
-                    e.field.clone().unwrap_or_default(),
-                )
-            })
+            .map(|e| (e.index.unwrap(), e.code, e.field.clone().unwrap_or_default()))
             .collect();
         assert_eq!(
             got,

@@ -33,9 +33,7 @@ impl ConsentStatus {
             Value::Bool(true) => Some(ConsentStatus::Subscribed),
             Value::Bool(false) => Some(ConsentStatus::Unsubscribed),
             Value::String(s) => match s.to_ascii_lowercase().as_str() {
-                "subscribed" | "opted_in" | "opt_in" | "granted" | "yes" => {
-                    Some(ConsentStatus::Subscribed)
-                }
+                "subscribed" | "opted_in" | "opt_in" | "granted" | "yes" => Some(ConsentStatus::Subscribed),
                 "unsubscribed" | "opted_out" | "opt_out" | "denied" | "no" => {
                     Some(ConsentStatus::Unsubscribed)
                 }
@@ -163,10 +161,7 @@ impl ProfileState {
                 Some(UNSUBSCRIBED_EVENT) => Some(ConsentStatus::Unsubscribed),
                 _ => None,
             };
-            let channel = f
-                .event
-                .pointer("/properties/channel")
-                .and_then(Value::as_str);
+            let channel = f.event.pointer("/properties/channel").and_then(Value::as_str);
             if let (Some(status), Some(channel)) = (status, channel) {
                 self.set_consent(channel, status, f.source, at);
             }
@@ -223,9 +218,7 @@ impl ProfileState {
                 None => true,
                 Some(ours) => match (ours.status, theirs.status) {
                     // Never union consent: an opt-out on either side stays.
-                    (ConsentStatus::Unsubscribed, ConsentStatus::Unsubscribed) => {
-                        theirs.at > ours.at
-                    }
+                    (ConsentStatus::Unsubscribed, ConsentStatus::Unsubscribed) => theirs.at > ours.at,
                     (ConsentStatus::Unsubscribed, _) => false,
                     (_, ConsentStatus::Unsubscribed) => true,
                     _ => theirs.at > ours.at,

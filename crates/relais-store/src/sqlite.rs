@@ -66,11 +66,7 @@ impl SqliteStore {
     {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let pooled = inner
-                .readers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .pop();
+            let pooled = inner.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
             let conn = match pooled {
                 Some(c) => c,
                 None => connect(&inner.path).map_err(|e| StoreError::Unavailable(e.to_string()))?,
@@ -133,11 +129,9 @@ fn map_err(e: rusqlite::Error) -> StoreError {
     match &e {
         rusqlite::Error::SqliteFailure(f, _) => match f.code {
             C::ConstraintViolation => StoreError::Conflict(e.to_string()),
-            C::DatabaseBusy
-            | C::DatabaseLocked
-            | C::DiskFull
-            | C::SystemIoFailure
-            | C::CannotOpen => StoreError::Unavailable(e.to_string()),
+            C::DatabaseBusy | C::DatabaseLocked | C::DiskFull | C::SystemIoFailure | C::CannotOpen => {
+                StoreError::Unavailable(e.to_string())
+            }
             _ => StoreError::Other(e.to_string()),
         },
         _ => StoreError::Other(e.to_string()),
@@ -176,18 +170,41 @@ fn key_row(r: &rusqlite::Row) -> rusqlite::Result<KeyRecord> {
 
 const KEY_COLS: &str = "hash, prefix, workspace_id, kind, source_id, created_at";
 
-fn resolve_redirect(
-    conn: &Connection,
-    ws: WorkspaceId,
-    id: ProfileId,
-) -> rusqlite::Result<ProfileId> {
+fn resolve_redirect(conn: &Connection, ws: WorkspaceId, id: ProfileId) -> rusqlite::Result<ProfileId> {
     let new: Option<i64> = conn
-        .prepare_cached(
-            "SELECT new_id FROM profile_redirects WHERE workspace_id = ?1 AND old_id = ?2",
-        )?
+        .prepare_cached("SELECT new_id FROM profile_redirects WHERE workspace_id = ?1 AND old_id = ?2")?
         .query_row(params![ws.0, id.0], |r| r.get(0))
         .optional()?;
     Ok(new.map(ProfileId).unwrap_or(id))
+}
+
+fn find_identity(conn: &Connection, ws: WorkspaceId, id: &Identity) -> rusqlite::Result<Option<ProfileId>> {
+    conn.prepare_cached(
+        "SELECT profile_id FROM identities WHERE workspace_id = ?1 AND kind = ?2 AND value = ?3",
+    )?
+    .query_row(params![ws.0, id.kind, id.value], |r| r.get(0).map(ProfileId))
+    .optional()
+}
+
+fn load_profile(
+    conn: &Connection,
+    ws: WorkspaceId,
+    id: ProfileId,
+) -> rusqlite::Result<Option<StoredProfile>> {
+    let id = resolve_redirect(conn, ws, id)?;
+    conn.prepare_cached(
+        "SELECT state, created_at, updated_at FROM profiles WHERE workspace_id = ?1 AND id = ?2",
+    )?
+    .query_row(params![ws.0, id.0], |r| {
+        Ok(StoredProfile {
+            workspace_id: ws,
+            id,
+            state: r.get(0)?,
+            created_at: r.get(1)?,
+            updated_at: r.get(2)?,
+        })
+    })
+    .optional()
 }
 
 fn apply_processed(tx: &Transaction, b: &ProcessedBatch) -> rusqlite::Result<()> {
@@ -253,10 +270,8 @@ fn apply_processed(tx: &Transaction, b: &ProcessedBatch) -> rusqlite::Result<()>
         )?
         .execute(params![p.workspace_id.0, p.id.0, p.state, p.created_at, p.updated_at])?;
         if let Some(keys) = &p.search_keys {
-            tx.prepare_cached(
-                "DELETE FROM profile_search WHERE workspace_id = ?1 AND profile_id = ?2",
-            )?
-            .execute(params![p.workspace_id.0, p.id.0])?;
+            tx.prepare_cached("DELETE FROM profile_search WHERE workspace_id = ?1 AND profile_id = ?2")?
+                .execute(params![p.workspace_id.0, p.id.0])?;
             let mut ins = tx.prepare_cached(
                 "INSERT OR IGNORE INTO profile_search (workspace_id, key, profile_id) VALUES (?1, ?2, ?3)",
             )?;
@@ -340,11 +355,9 @@ impl Store for SqliteStore {
 
     async fn get_source(&self, id: SourceId) -> StoreResult<Option<Source>> {
         self.read(move |c| {
-            c.prepare_cached(
-                "SELECT id, workspace_id, name, channel, created_at FROM sources WHERE id = ?1",
-            )?
-            .query_row([id.0], source_row)
-            .optional()
+            c.prepare_cached("SELECT id, workspace_id, name, channel, created_at FROM sources WHERE id = ?1")?
+                .query_row([id.0], source_row)
+                .optional()
         })
         .await
     }
@@ -474,49 +487,31 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn find_profile(
-        &self,
-        ws: WorkspaceId,
-        identity: &Identity,
-    ) -> StoreResult<Option<ProfileId>> {
+    async fn find_profile(&self, ws: WorkspaceId, identity: &Identity) -> StoreResult<Option<ProfileId>> {
         let id = identity.clone();
-        self.read(move |c| {
-            c.prepare_cached("SELECT profile_id FROM identities WHERE workspace_id = ?1 AND kind = ?2 AND value = ?3")?
-                .query_row(params![ws.0, id.kind, id.value], |r| r.get(0).map(ProfileId))
-                .optional()
-        })
-        .await
+        self.read(move |c| find_identity(c, ws, &id)).await
     }
 
-    async fn get_profile(
-        &self,
-        ws: WorkspaceId,
-        id: ProfileId,
-    ) -> StoreResult<Option<StoredProfile>> {
-        self.read(move |c| {
-            let id = resolve_redirect(c, ws, id)?;
-            c.prepare_cached(
-                "SELECT state, created_at, updated_at FROM profiles WHERE workspace_id = ?1 AND id = ?2",
-            )?
-            .query_row(params![ws.0, id.0], |r| {
-                Ok(StoredProfile {
-                    workspace_id: ws,
-                    id,
-                    state: r.get(0)?,
-                    created_at: r.get(1)?,
-                    updated_at: r.get(2)?,
-                })
-            })
-            .optional()
-        })
-        .await
+    async fn find_profiles(&self, keys: &[(WorkspaceId, Identity)]) -> StoreResult<Vec<Option<ProfileId>>> {
+        let keys = keys.to_vec();
+        self.read(move |c| keys.iter().map(|(ws, id)| find_identity(c, *ws, id)).collect())
+            .await
     }
 
-    async fn profile_identities(
+    async fn get_profile(&self, ws: WorkspaceId, id: ProfileId) -> StoreResult<Option<StoredProfile>> {
+        self.read(move |c| load_profile(c, ws, id)).await
+    }
+
+    async fn get_profiles(
         &self,
-        ws: WorkspaceId,
-        id: ProfileId,
-    ) -> StoreResult<Vec<Identity>> {
+        keys: &[(WorkspaceId, ProfileId)],
+    ) -> StoreResult<Vec<Option<StoredProfile>>> {
+        let keys = keys.to_vec();
+        self.read(move |c| keys.iter().map(|(ws, id)| load_profile(c, *ws, *id)).collect())
+            .await
+    }
+
+    async fn profile_identities(&self, ws: WorkspaceId, id: ProfileId) -> StoreResult<Vec<Identity>> {
         self.read(move |c| {
             c.prepare_cached(
                 "SELECT kind, value FROM identities WHERE workspace_id = ?1 AND profile_id = ?2 ORDER BY kind, value",
@@ -585,14 +580,8 @@ impl Store for SqliteStore {
                 }
             };
             for id in &identities {
-                let found: Option<i64> = c
-                    .prepare_cached(
-                        "SELECT profile_id FROM identities WHERE workspace_id = ?1 AND kind = ?2 AND value = ?3",
-                    )?
-                    .query_row(params![ws.0, id.kind, id.value], |r| r.get(0))
-                    .optional()?;
-                if let Some(p) = found {
-                    push(ProfileId(p));
+                if let Some(p) = find_identity(c, ws, id)? {
+                    push(p);
                 }
             }
             if let Some(prefix) = prefix {
