@@ -176,6 +176,19 @@ pub fn parse_body(
     Ok(out)
 }
 
+/// Parses one self-describing event (with its `type`), as found on a line
+/// of an NDJSON export. `index` is reported back in errors (a line number).
+pub fn parse_event(
+    raw: &str,
+    index: Option<usize>,
+    received_at_ms: i64,
+    limits: &Limits,
+) -> Result<ParsedEvent, EventError> {
+    let raw: &RawValue = serde_json::from_str(raw).map_err(|e| json_error(index, &e))?;
+    let head = parse_head(raw, index)?;
+    validate(raw, head, None, index, received_at_ms, limits, None)
+}
+
 #[derive(Deserialize)]
 struct BatchBody<'a> {
     #[serde(borrow, default)]

@@ -1,0 +1,270 @@
+//! The processor: the log, in order, into identities and profiles.
+//!
+//! One worker reads the log after its checkpoint in batches, resolves each
+//! event to a profile (merging profiles when an event links them), folds the
+//! event into the profile, and commits timeline rows, identity links,
+//! merges, profile states and the new checkpoint in one transaction. A crash
+//! before the commit replays the batch from the old checkpoint with the same
+//! result (profile ids are derived from log sequence numbers), so nothing
+//! is applied twice.
+//!
+//! Identities and profiles are cached in memory (the worker is their only
+//! writer); the caches are dropped if a commit fails and when they grow
+//! past `profile_cache`.
+
+mod resolve;
+
+use crate::EngineConfig;
+use metrics::{counter, gauge, histogram};
+use relais_core::identity::Identity;
+use relais_core::profile::ProfileState;
+use relais_core::{Error, ProfileId, SourceId, WorkspaceId};
+use relais_store::{AuditRecord, DynStore, Erasure, LogEvent, ProcessedBatch, Source, StoreError};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+
+/// Handle to the processor for the rest of the engine.
+pub struct Pipeline {
+    processed: watch::Receiver<i64>,
+    commands: mpsc::Sender<Command>,
+}
+
+enum Command {
+    Erase {
+        workspace: WorkspaceId,
+        profile: ProfileId,
+        audit: AuditRecord,
+        reply: oneshot::Sender<Result<Option<Erasure>, Error>>,
+    },
+}
+
+impl Pipeline {
+    /// The last log sequence number whose effects are committed.
+    pub fn processed(&self) -> i64 {
+        *self.processed.borrow()
+    }
+
+    /// Waits until the log is processed up to `seq`; `false` on timeout.
+    pub async fn wait_processed(&self, seq: i64, timeout: Duration) -> bool {
+        let mut rx = self.processed.clone();
+        tokio::time::timeout(timeout, rx.wait_for(|p| *p >= seq))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Erases a profile through the worker, so that no cached copy of it is
+    /// written back afterwards.
+    pub async fn erase(
+        &self,
+        workspace: WorkspaceId,
+        profile: ProfileId,
+        audit: AuditRecord,
+    ) -> Result<Option<Erasure>, Error> {
+        let (reply, answer) = oneshot::channel();
+        let gone = || Error::internal("the processor is not running");
+        self.commands
+            .send(Command::Erase {
+                workspace,
+                profile,
+                audit,
+                reply,
+            })
+            .await
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+pub async fn spawn(
+    store: DynStore,
+    config: &EngineConfig,
+    appended: Arc<Notify>,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<(Pipeline, tokio::task::JoinHandle<()>)> {
+    let checkpoint = store.checkpoint().await?;
+    let (processed_tx, processed) = watch::channel(checkpoint);
+    let (commands, command_rx) = mpsc::channel(64);
+    let worker = Worker {
+        store,
+        batch_size: config.process_batch.max(1),
+        cache_limit: config.profile_cache.max(1_000),
+        state: resolve::State::new(config.identity_traits.clone()),
+        sources: HashMap::new(),
+        checkpoint,
+    };
+    let handle = tokio::spawn(worker.run(processed_tx, command_rx, appended, shutdown));
+    Ok((Pipeline { processed, commands }, handle))
+}
+
+struct Worker {
+    store: DynStore,
+    batch_size: usize,
+    cache_limit: usize,
+    state: resolve::State,
+    sources: HashMap<SourceId, Source>,
+    checkpoint: i64,
+}
+
+/// How long the worker sleeps when idle before looking at the log again
+/// (another process, e.g. `relais import`, may have appended to it).
+const IDLE_POLL: Duration = Duration::from_millis(200);
+
+impl Worker {
+    async fn run(
+        mut self,
+        processed: watch::Sender<i64>,
+        mut commands: mpsc::Receiver<Command>,
+        appended: Arc<Notify>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        loop {
+            while let Ok(cmd) = commands.try_recv() {
+                self.handle(cmd).await;
+            }
+            let batch = match self.store.read_log(self.checkpoint, self.batch_size).await {
+                Ok(b) => b,
+                Err(e) => {
+                    self.fault("read the event log", &e).await;
+                    continue;
+                }
+            };
+            if batch.is_empty() {
+                if *shutdown.borrow() {
+                    break;
+                }
+                tokio::select! {
+                    _ = appended.notified() => {}
+                    _ = tokio::time::sleep(IDLE_POLL) => {}
+                    Some(cmd) = commands.recv() => self.handle(cmd).await,
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+            let started = Instant::now();
+            match self.process(&batch).await {
+                Ok(()) => {
+                    let last = batch.last().expect("non-empty batch");
+                    let lag_ms = relais_core::time::now_ms() - last.event.received_at;
+                    self.checkpoint = last.seq;
+                    processed.send_replace(self.checkpoint);
+                    counter!("relais_processed_events_total").increment(batch.len() as u64);
+                    gauge!("relais_processed_seq").set(self.checkpoint as f64);
+                    gauge!("relais_processing_lag_seconds").set(lag_ms.max(0) as f64 / 1000.0);
+                    histogram!("relais_process_batch_seconds").record(started.elapsed().as_secs_f64());
+                    if self.state.len() > self.cache_limit {
+                        self.state.clear();
+                    }
+                }
+                Err(e) => {
+                    // The caches may hold effects that were not committed.
+                    self.state.clear();
+                    self.fault("commit processed events", &e).await;
+                }
+            }
+        }
+        tracing::info!(checkpoint = self.checkpoint, "processor stopped");
+    }
+
+    async fn fault(&self, what: &str, e: &StoreError) {
+        counter!("relais_errors_total", "component" => "processor").increment(1);
+        tracing::error!(error = %e, checkpoint = self.checkpoint, "processor could not {what}; retrying in 1 s");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+
+    async fn process(&mut self, batch: &[LogEvent]) -> Result<(), StoreError> {
+        let parsed: Vec<Option<serde_json::Value>> = batch
+            .iter()
+            .map(|e| {
+                if e.event.payload.is_empty() {
+                    return None; // erased
+                }
+                serde_json::from_str(&e.event.payload)
+                    .map_err(|err| tracing::warn!(seq = e.seq, error = %err, "unreadable payload skipped"))
+                    .ok()
+            })
+            .collect();
+        self.load_sources(batch).await?;
+        self.state.prefetch(&self.store, batch, &parsed).await?;
+        let mut out = ProcessedBatch {
+            checkpoint: batch.last().map_or(self.checkpoint, |e| e.seq),
+            ..Default::default()
+        };
+        for (entry, value) in batch.iter().zip(&parsed) {
+            let Some(value) = value else { continue };
+            let source = self
+                .sources
+                .get(&entry.event.source_id)
+                .map_or("unknown", |s| s.name.as_str());
+            self.state
+                .apply(&self.store, entry, value, source, &mut out)
+                .await?;
+        }
+        self.state.drain_dirty(&mut out);
+        self.store.commit_processed(&out).await?;
+        self.state.committed();
+        Ok(())
+    }
+
+    async fn load_sources(&mut self, batch: &[LogEvent]) -> Result<(), StoreError> {
+        for e in batch {
+            let id = e.event.source_id;
+            if !self.sources.contains_key(&id) {
+                if let Some(s) = self.store.get_source(id).await? {
+                    self.sources.insert(id, s);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::Erase {
+                workspace,
+                profile,
+                audit,
+                reply,
+            } => {
+                let result = self.store.erase_profile(workspace, profile, &audit).await;
+                // Whatever happened, forget what the cache knew of the profile.
+                self.state.clear();
+                let _ = reply.send(result.map_err(Error::from));
+            }
+        }
+    }
+}
+
+/// Lower-case keys under which a profile is found by name.
+pub fn search_keys(state: &ProfileState) -> Vec<String> {
+    let t = |k: &str| {
+        state
+            .traits
+            .get(k)
+            .and_then(|v| v.as_str())
+            .map(|s| s.trim().to_lowercase())
+            .filter(|s| !s.is_empty())
+    };
+    let first = t("first_name").or_else(|| t("firstName"));
+    let last = t("last_name").or_else(|| t("lastName"));
+    let mut keys: Vec<String> = Vec::new();
+    let mut add = |k: Option<String>| {
+        if let Some(k) = k {
+            let k: String = k.chars().take(100).collect();
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+    };
+    add(t("name"));
+    if let (Some(f), Some(l)) = (&first, &last) {
+        add(Some(format!("{f} {l}")));
+    }
+    add(last);
+    add(first);
+    add(t("company"));
+    keys
+}
+
+pub(crate) type IdentityKey = (WorkspaceId, Identity);

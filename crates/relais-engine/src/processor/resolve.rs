@@ -1,0 +1,353 @@
+//! Identity resolution and profile folding, over the worker's caches.
+//!
+//! The rules (DESIGN.md, "Identity"): an event that carries identifiers of
+//! several profiles merges them into the oldest, unless that would put two
+//! different `user_id`s on one profile; then the event attaches to the
+//! profile of its own `user_id` (or of its strongest identifier), the other
+//! profiles are left alone and the conflict is recorded.
+
+use super::{search_keys, IdentityKey};
+use relais_core::identity::{self, Identity, ANONYMOUS_ID, USER_ID};
+use relais_core::message::MessageType;
+use relais_core::profile::{EventFacts, ProfileState};
+use relais_core::{ProfileId, WorkspaceId};
+use relais_store::{
+    DynStore, IdentityLink, LogEvent, MergeKind, MergeRecord, ProcessedBatch, ProfileWrite, StoreError,
+    TimelineRow,
+};
+use serde_json::Value;
+use std::collections::HashMap;
+
+struct Entry {
+    ws: WorkspaceId,
+    state: ProfileState,
+    created_at: i64,
+    updated_at: i64,
+    search_keys: Vec<String>,
+    dirty: bool,
+}
+
+pub(super) struct State {
+    identity_traits: Vec<String>,
+    /// Identifier → profile; `None` = known not to exist.
+    ids: HashMap<IdentityKey, Option<ProfileId>>,
+    /// Merged profile → the profile it was merged into.
+    redirects: HashMap<ProfileId, ProfileId>,
+    profiles: HashMap<ProfileId, Entry>,
+}
+
+impl State {
+    pub fn new(identity_traits: Vec<String>) -> State {
+        State {
+            identity_traits,
+            ids: HashMap::new(),
+            redirects: HashMap::new(),
+            profiles: HashMap::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.profiles.len().max(self.ids.len() / 4)
+    }
+
+    pub fn clear(&mut self) {
+        self.ids.clear();
+        self.redirects.clear();
+        self.profiles.clear();
+    }
+
+    /// Marks everything clean after a successful commit.
+    pub fn committed(&mut self) {
+        for e in self.profiles.values_mut() {
+            e.dirty = false;
+        }
+    }
+
+    fn identities_of(&self, value: &Value) -> Vec<Identity> {
+        identity::extract(value, &self.identity_traits)
+    }
+
+    /// Loads, in two bulk queries, the identifiers and profiles of a batch
+    /// that the caches do not hold.
+    pub async fn prefetch(
+        &mut self,
+        store: &DynStore,
+        batch: &[LogEvent],
+        parsed: &[Option<Value>],
+    ) -> Result<(), StoreError> {
+        let mut wanted: Vec<IdentityKey> = Vec::new();
+        for (e, v) in batch.iter().zip(parsed) {
+            let Some(v) = v else { continue };
+            let ws = e.event.workspace_id;
+            let mut ids = self.identities_of(v);
+            if let Some(prev) = identity::alias_previous(v) {
+                ids.extend(Identity::new(ANONYMOUS_ID, &prev));
+                ids.extend(Identity::new(USER_ID, &prev));
+            }
+            for id in ids {
+                let key = (ws, id);
+                if !self.ids.contains_key(&key) && !wanted.contains(&key) {
+                    wanted.push(key);
+                }
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let found = store.find_profiles(&wanted).await?;
+        let mut profiles: Vec<(WorkspaceId, ProfileId)> = Vec::new();
+        for (key, pid) in wanted.into_iter().zip(found) {
+            if let Some(p) = pid {
+                if !self.profiles.contains_key(&p) && !profiles.contains(&(key.0, p)) {
+                    profiles.push((key.0, p));
+                }
+            }
+            self.ids.insert(key, pid);
+        }
+        self.load(store, &profiles).await
+    }
+
+    async fn load(&mut self, store: &DynStore, keys: &[(WorkspaceId, ProfileId)]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let loaded = store.get_profiles(keys).await?;
+        for ((ws, asked), got) in keys.iter().zip(loaded) {
+            let Some(p) = got else {
+                return Err(StoreError::Other(format!(
+                    "identity points to profile {asked} of {ws}, which does not exist"
+                )));
+            };
+            if p.id != *asked {
+                self.redirects.insert(*asked, p.id);
+            }
+            let state: ProfileState = serde_json::from_str(&p.state)
+                .map_err(|e| StoreError::Other(format!("profile {} has an unreadable state: {e}", p.id)))?;
+            self.profiles.entry(p.id).or_insert_with(|| Entry {
+                ws: *ws,
+                search_keys: search_keys(&state),
+                state,
+                created_at: p.created_at,
+                updated_at: p.updated_at,
+                dirty: false,
+            });
+        }
+        Ok(())
+    }
+
+    fn resolve(&self, mut p: ProfileId) -> ProfileId {
+        while let Some(next) = self.redirects.get(&p) {
+            p = *next;
+        }
+        p
+    }
+
+    async fn lookup(
+        &mut self,
+        store: &DynStore,
+        ws: WorkspaceId,
+        id: &Identity,
+    ) -> Result<Option<ProfileId>, StoreError> {
+        let key = (ws, id.clone());
+        let pid = match self.ids.get(&key) {
+            Some(p) => *p,
+            None => {
+                let p = store.find_profile(ws, id).await?;
+                self.ids.insert(key, p);
+                p
+            }
+        };
+        let Some(p) = pid else { return Ok(None) };
+        let p = self.resolve(p);
+        if !self.profiles.contains_key(&p) {
+            self.load(store, &[(ws, p)]).await?;
+        }
+        Ok(Some(self.resolve(p)))
+    }
+
+    fn user_of(&self, p: ProfileId) -> Option<&str> {
+        self.profiles.get(&p).and_then(|e| e.state.user_id.as_deref())
+    }
+
+    /// Resolves one event to its profile and folds it in.
+    pub async fn apply(
+        &mut self,
+        store: &DynStore,
+        entry: &LogEvent,
+        value: &Value,
+        source: &str,
+        out: &mut ProcessedBatch,
+    ) -> Result<(), StoreError> {
+        let ev = &entry.event;
+        let ws = ev.workspace_id;
+        let kind = MessageType::parse(&ev.kind).unwrap_or(MessageType::Track);
+        let mut ids = self.identities_of(value);
+        let event_user = ids.iter().find(|i| i.kind == USER_ID).map(|i| i.value.clone());
+        if kind == MessageType::Alias {
+            if let Some(prev) = identity::alias_previous(value) {
+                // previousId is an earlier anonymous id or user id.
+                let as_user = Identity::new(USER_ID, &prev);
+                let known_user = match &as_user {
+                    Some(u) => self.lookup(store, ws, u).await?.is_some(),
+                    None => false,
+                };
+                let prev_id = if known_user {
+                    as_user
+                } else {
+                    Identity::new(ANONYMOUS_ID, &prev)
+                };
+                ids.extend(prev_id.filter(|p| !ids.contains(p)));
+            }
+        }
+
+        // Which profiles does the event point to? (strongest identifier first)
+        let mut found: Vec<(Identity, Option<ProfileId>)> = Vec::with_capacity(ids.len());
+        let mut candidates: Vec<ProfileId> = Vec::new();
+        for id in ids {
+            let p = self.lookup(store, ws, &id).await?;
+            if let Some(p) = p {
+                if !candidates.contains(&p) {
+                    candidates.push(p);
+                }
+            }
+            found.push((id, p));
+        }
+
+        // The user id that the target profile will carry, and who may join it.
+        let anchor_user: Option<String> = match &event_user {
+            Some(u) => Some(u.clone()),
+            None => candidates
+                .iter()
+                .find_map(|p| self.user_of(*p).map(str::to_owned)),
+        };
+        let (mergeable, conflicting): (Vec<ProfileId>, Vec<ProfileId>) =
+            candidates
+                .iter()
+                .partition(|p| match (self.user_of(**p), &anchor_user) {
+                    (Some(theirs), Some(anchor)) => theirs == anchor,
+                    _ => true,
+                });
+        let target = match mergeable.iter().min() {
+            Some(oldest) => *oldest,
+            None => {
+                let id = ProfileId(entry.seq);
+                self.profiles.insert(
+                    id,
+                    Entry {
+                        ws,
+                        state: ProfileState::default(),
+                        created_at: ev.received_at,
+                        updated_at: ev.received_at,
+                        search_keys: Vec::new(),
+                        dirty: true,
+                    },
+                );
+                id
+            }
+        };
+        for loser in mergeable.iter().filter(|p| **p != target) {
+            self.merge(ws, target, *loser, entry, out);
+        }
+        for other in &conflicting {
+            tracing::info!(workspace = %ws, target = %target, other = %other, seq = entry.seq,
+                "identity conflict: two user ids; profiles not merged");
+            out.merges.push(MergeRecord {
+                workspace_id: ws,
+                kind: MergeKind::Conflict,
+                winner: target,
+                loser: *other,
+                seq: entry.seq,
+                at: ev.timestamp,
+                reason: format!("event {} links profiles with different user ids", ev.message_id),
+            });
+        }
+
+        // Identifiers not known yet now belong to the target.
+        for (id, p) in found {
+            if p.is_none() {
+                self.ids.insert((ws, id.clone()), Some(target));
+                out.identities.push(IdentityLink {
+                    workspace_id: ws,
+                    identity: id,
+                    profile_id: target,
+                });
+            }
+        }
+
+        let e = self.profiles.get_mut(&target).expect("target profile is loaded");
+        if e.state.user_id.is_none() {
+            e.state.user_id = event_user;
+        }
+        e.state.apply(&EventFacts {
+            kind,
+            timestamp_ms: ev.timestamp,
+            channel: &ev.channel,
+            source,
+            event: value,
+        });
+        e.updated_at = e.updated_at.max(ev.received_at);
+        e.dirty = true;
+        let name = match kind {
+            MessageType::Track => value.get("event"),
+            MessageType::Page | MessageType::Screen => value.get("name"),
+            _ => None,
+        };
+        out.timeline.push(TimelineRow {
+            workspace_id: ws,
+            profile_id: target,
+            seq: entry.seq,
+            timestamp: ev.timestamp,
+            kind: ev.kind.clone(),
+            name: name.and_then(Value::as_str).unwrap_or_default().to_owned(),
+            channel: ev.channel.clone(),
+        });
+        Ok(())
+    }
+
+    fn merge(
+        &mut self,
+        ws: WorkspaceId,
+        winner: ProfileId,
+        loser: ProfileId,
+        entry: &LogEvent,
+        out: &mut ProcessedBatch,
+    ) {
+        let Some(l) = self.profiles.remove(&loser) else {
+            return;
+        };
+        let w = self.profiles.get_mut(&winner).expect("winner is loaded");
+        w.state.absorb(l.state);
+        w.created_at = w.created_at.min(l.created_at);
+        w.dirty = true;
+        self.redirects.insert(loser, winner);
+        tracing::debug!(workspace = %ws, %winner, %loser, seq = entry.seq, "profiles merged");
+        out.merges.push(MergeRecord {
+            workspace_id: ws,
+            kind: MergeKind::Merge,
+            winner,
+            loser,
+            seq: entry.seq,
+            at: entry.event.timestamp,
+            reason: format!("event {} carries identifiers of both", entry.event.message_id),
+        });
+    }
+
+    /// Moves every changed profile into the batch to commit.
+    pub fn drain_dirty(&mut self, out: &mut ProcessedBatch) {
+        for (id, e) in self.profiles.iter_mut().filter(|(_, e)| e.dirty) {
+            let keys = search_keys(&e.state);
+            let changed = keys != e.search_keys;
+            if changed {
+                e.search_keys = keys.clone();
+            }
+            out.profiles.push(ProfileWrite {
+                workspace_id: e.ws,
+                id: *id,
+                state: serde_json::to_string(&e.state).expect("a profile state serialises"),
+                created_at: e.created_at,
+                updated_at: e.updated_at,
+                search_keys: changed.then_some(keys),
+            });
+        }
+    }
+}

@@ -1,0 +1,389 @@
+//! The 360° profile: what a store associate, an agent or a developer reads.
+
+use crate::Engine;
+use relais_core::identity::{Identity, EMAIL, PHONE, USER_ID};
+use relais_core::profile::{ConsentStatus, ProfileState, Usage};
+use relais_core::time::{format_ms, now_ms};
+use relais_core::{Error, ErrorCode, ProfileId, SourceId, WorkspaceId};
+use relais_store::{AuditRecord, MergeRecord, StoredProfile, TimelineQuery};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Debug, Serialize)]
+pub struct IdentityView {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConsentView {
+    pub status: ConsentStatus,
+    pub source: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UsageView {
+    pub first_seen: String,
+    pub last_seen: String,
+    pub events: u64,
+}
+
+impl From<&Usage> for UsageView {
+    fn from(u: &Usage) -> Self {
+        UsageView {
+            first_seen: format_ms(u.first),
+            last_seen: format_ms(u.last),
+            events: u.events,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProfileView {
+    pub id: String,
+    pub user_id: Option<String>,
+    pub identities: Vec<IdentityView>,
+    pub traits: Map<String, Value>,
+    pub consent: BTreeMap<String, ConsentView>,
+    pub timezone: Option<String>,
+    pub locale: Option<String>,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub event_count: u64,
+    /// Touchpoint channels used (web, app, store, call_centre, …).
+    pub channels: BTreeMap<String, UsageView>,
+    /// Sources the events came from, by source name.
+    pub sources: BTreeMap<String, UsageView>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TimelineItem {
+    /// Log sequence number: the order Relais processed events in.
+    pub seq: i64,
+    pub message_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub channel: String,
+    pub source: String,
+    pub timestamp: String,
+    pub received_at: String,
+    /// The event as sent; `null` once erased.
+    pub event: Value,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TimelinePage {
+    pub events: Vec<TimelineItem>,
+    /// Pass as `before` to get the next (older) page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProfileSummary {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub identities: Vec<IdentityView>,
+    pub last_seen: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MergeView {
+    pub kind: &'static str,
+    pub winner: String,
+    pub loser: String,
+    pub at: String,
+    pub reason: String,
+}
+
+impl From<&MergeRecord> for MergeView {
+    fn from(m: &MergeRecord) -> Self {
+        MergeView {
+            kind: m.kind.as_str(),
+            winner: m.winner.to_string(),
+            loser: m.loser.to_string(),
+            at: format_ms(m.at),
+            reason: m.reason.clone(),
+        }
+    }
+}
+
+/// Everything Relais holds on a person (right of access).
+#[derive(Debug, Serialize)]
+pub struct Export {
+    pub exported_at: String,
+    pub profile: ProfileView,
+    pub merges: Vec<MergeView>,
+    pub events: Vec<TimelineItem>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErasureReport {
+    pub id: String,
+    pub events_erased: usize,
+    pub identities_removed: usize,
+}
+
+/// Parses a profile reference: `prof_123` or `type:value`.
+pub async fn resolve_ref(engine: &Engine, ws: WorkspaceId, reference: &str) -> Result<ProfileId, Error> {
+    if let Some(id) = ProfileId::parse(reference) {
+        return Ok(id);
+    }
+    let identity = Identity::parse_ref(reference).ok_or_else(|| {
+        Error::new(
+            ErrorCode::InvalidField,
+            format!(
+                "{reference:?} is not a profile reference: use prof_<n> or type:value \
+                 (user_id:…, email:…, phone:…, anonymous_id:…, loyalty_id:…)"
+            ),
+        )
+    })?;
+    engine
+        .store
+        .find_profile(ws, &identity)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("no profile with {identity}")))
+}
+
+async fn load(
+    engine: &Engine,
+    ws: WorkspaceId,
+    id: ProfileId,
+) -> Result<(StoredProfile, ProfileState), Error> {
+    let stored = engine
+        .store
+        .get_profile(ws, id)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("no profile {id}")))?;
+    let state = serde_json::from_str(&stored.state)
+        .map_err(|e| Error::internal(format!("profile {} has an unreadable state: {e}", stored.id)))?;
+    Ok((stored, state))
+}
+
+fn identity_views(ids: Vec<Identity>) -> Vec<IdentityView> {
+    ids.into_iter()
+        .map(|i| IdentityView {
+            kind: i.kind,
+            value: i.value,
+        })
+        .collect()
+}
+
+pub async fn get(engine: &Engine, ws: WorkspaceId, id: ProfileId) -> Result<ProfileView, Error> {
+    let (stored, state) = load(engine, ws, id).await?;
+    let identities = engine.store.profile_identities(ws, stored.id).await?;
+    Ok(view(&stored, state, identity_views(identities)))
+}
+
+fn view(stored: &StoredProfile, state: ProfileState, identities: Vec<IdentityView>) -> ProfileView {
+    ProfileView {
+        id: stored.id.to_string(),
+        identities,
+        traits: state.visible_traits(),
+        consent: state
+            .consent
+            .iter()
+            .map(|(k, c)| {
+                (
+                    k.clone(),
+                    ConsentView {
+                        status: c.status,
+                        source: c.source.clone(),
+                        updated_at: format_ms(c.at),
+                    },
+                )
+            })
+            .collect(),
+        timezone: state.timezone.map(|t| t.value),
+        locale: state.locale.map(|t| t.value),
+        first_seen: state.first_seen.map(format_ms),
+        last_seen: state.last_seen.map(format_ms),
+        event_count: state.event_count,
+        channels: state
+            .channels
+            .iter()
+            .map(|(k, u)| (k.clone(), u.into()))
+            .collect(),
+        sources: state.sources.iter().map(|(k, u)| (k.clone(), u.into())).collect(),
+        user_id: state.user_id,
+        created_at: format_ms(stored.created_at),
+        updated_at: format_ms(stored.updated_at),
+    }
+}
+
+pub const MAX_PAGE: usize = 500;
+
+pub async fn timeline(
+    engine: &Engine,
+    ws: WorkspaceId,
+    id: ProfileId,
+    mut q: TimelineQuery,
+) -> Result<TimelinePage, Error> {
+    let (stored, _) = load(engine, ws, id).await?;
+    q.limit = q.limit.clamp(1, MAX_PAGE);
+    let limit = q.limit;
+    let rows = engine.store.timeline(ws, stored.id, &q).await?;
+    let names: HashMap<SourceId, String> = engine
+        .store
+        .list_sources(ws)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    let next_before = (rows.len() == limit)
+        .then(|| rows.last().map(|r| r.seq))
+        .flatten();
+    let events = rows
+        .into_iter()
+        .map(|r| TimelineItem {
+            seq: r.seq,
+            message_id: r.message_id,
+            kind: r.kind,
+            name: r.name,
+            channel: r.channel,
+            source: names
+                .get(&r.source_id)
+                .cloned()
+                .unwrap_or_else(|| r.source_id.to_string()),
+            timestamp: format_ms(r.timestamp),
+            received_at: format_ms(r.received_at),
+            event: r
+                .payload
+                .and_then(|p| serde_json::from_str(&p).ok())
+                .unwrap_or(Value::Null),
+        })
+        .collect();
+    Ok(TimelinePage { events, next_before })
+}
+
+/// Lookup for a store associate or an agent: an e-mail, a phone number, a
+/// loyalty id (or any identifier), `type:value`, or the start of a name.
+pub async fn search(
+    engine: &Engine,
+    ws: WorkspaceId,
+    q: &str,
+    limit: usize,
+) -> Result<Vec<ProfileSummary>, Error> {
+    let q = q.trim();
+    if q.is_empty() {
+        return Err(Error::new(ErrorCode::MissingField, "the query `q` is empty"));
+    }
+    let limit = limit.clamp(1, 100);
+    let mut ids: Vec<Identity> = Vec::new();
+    if let Some(i) = Identity::parse_ref(q) {
+        ids.push(i);
+    }
+    let kinds = [EMAIL, PHONE, USER_ID]
+        .into_iter()
+        .chain(engine.config.identity_traits.iter().map(String::as_str));
+    for kind in kinds {
+        ids.extend(Identity::new(kind, q).filter(|i| !ids.contains(i)));
+    }
+    let prefix = q.to_lowercase();
+    let found = engine
+        .store
+        .search_profiles(ws, &ids, Some(&prefix), limit)
+        .await?;
+    let mut out = Vec::with_capacity(found.len());
+    for id in found {
+        let Ok((stored, state)) = load(engine, ws, id).await else {
+            continue;
+        };
+        let t = |k: &str| state.traits.get(k).and_then(Value::as_str).map(str::to_owned);
+        let name = t("name").or_else(|| match (t("first_name"), t("last_name")) {
+            (Some(f), Some(l)) => Some(format!("{f} {l}")),
+            (f, l) => f.or(l),
+        });
+        let identities = engine.store.profile_identities(ws, stored.id).await?;
+        let pick = |kind: &str| {
+            identities
+                .iter()
+                .find(|i| i.kind == kind)
+                .map(|i| i.value.clone())
+        };
+        out.push(ProfileSummary {
+            id: stored.id.to_string(),
+            name,
+            email: pick(EMAIL),
+            phone: pick(PHONE),
+            last_seen: state.last_seen.map(format_ms),
+            identities: identity_views(identities),
+        });
+    }
+    Ok(out)
+}
+
+pub async fn export(engine: &Engine, ws: WorkspaceId, id: ProfileId) -> Result<Export, Error> {
+    let profile = get(engine, ws, id).await?;
+    let id = ProfileId::parse(&profile.id).unwrap_or(id);
+    let mut events = Vec::new();
+    let mut before = None;
+    loop {
+        let page = timeline(
+            engine,
+            ws,
+            id,
+            TimelineQuery {
+                before,
+                limit: MAX_PAGE,
+                ..Default::default()
+            },
+        )
+        .await?;
+        events.extend(page.events);
+        match page.next_before {
+            Some(b) => before = Some(b),
+            None => break,
+        }
+    }
+    let merges = engine
+        .store
+        .merges(ws, id)
+        .await?
+        .iter()
+        .map(MergeView::from)
+        .collect();
+    Ok(Export {
+        exported_at: format_ms(now_ms()),
+        profile,
+        merges,
+        events,
+    })
+}
+
+/// Right to erasure. Waits for events already ingested to be processed
+/// first, so none of them recreates the profile afterwards.
+pub async fn erase(engine: &Engine, ws: WorkspaceId, id: ProfileId) -> Result<ErasureReport, Error> {
+    let head = engine.store.log_head().await?;
+    engine
+        .pipeline
+        .wait_processed(head, std::time::Duration::from_secs(30))
+        .await;
+    let (stored, _) = load(engine, ws, id).await?;
+    let audit = AuditRecord {
+        workspace_id: ws,
+        at: now_ms(),
+        action: "profile.erased".into(),
+        subject: stored.id.to_string(),
+        detail: String::new(),
+    };
+    let erased = engine
+        .pipeline
+        .erase(ws, stored.id, audit)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("no profile {}", stored.id)))?;
+    tracing::info!(workspace = %ws, profile = %stored.id, events = erased.events_erased, "profile erased");
+    Ok(ErasureReport {
+        id: stored.id.to_string(),
+        events_erased: erased.events_erased,
+        identities_removed: erased.identities_removed,
+    })
+}
