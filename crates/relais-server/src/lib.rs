@@ -1,1 +1,109 @@
+//! Relais over HTTP: the Segment tracking API, the admin API, operations.
+//!
+//! Thin by design: handlers parse and authorise, then call
+//! `relais_engine`, which knows nothing of HTTP.
 
+pub mod api;
+pub mod error;
+pub mod openapi;
+pub mod ops;
+pub mod tracking;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
+use axum::routing::{get, post};
+use axum::Router;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use relais_core::message::MessageType;
+use relais_engine::Engine;
+use std::sync::{Arc, OnceLock};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub metrics: PrometheusHandle,
+}
+
+/// The process-wide Prometheus recorder (installed once).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .install_recorder()
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle())
+        })
+        .clone()
+}
+
+/// Routes of the tracking API: long and short (browser) forms.
+const TRACKING: &[(&str, &str, Option<MessageType>)] = &[
+    ("/v1/track", "/v1/t", Some(MessageType::Track)),
+    ("/v1/identify", "/v1/i", Some(MessageType::Identify)),
+    ("/v1/page", "/v1/p", Some(MessageType::Page)),
+    ("/v1/screen", "/v1/s", Some(MessageType::Screen)),
+    ("/v1/group", "/v1/g", Some(MessageType::Group)),
+    ("/v1/alias", "/v1/a", Some(MessageType::Alias)),
+    ("/v1/batch", "/v1/b", None),
+    ("/v1/import", "/v1/import", None),
+];
+
+pub fn router(engine: Arc<Engine>) -> Router {
+    let state = AppState {
+        engine,
+        metrics: metrics_handle(),
+    };
+    let mut tracking = Router::new();
+    for (long, short, kind) in TRACKING {
+        let kind = *kind;
+        let handler = post(move |s, h, b| tracking::ingest(s, h, b, kind));
+        tracking = tracking.route(long, handler.clone());
+        if short != long {
+            tracking = tracking.route(short, handler);
+        }
+    }
+    // Browsers send events cross-origin: answer preflights, echo the
+    // requested headers (Authorization included) and the origin.
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_methods([Method::POST, Method::OPTIONS])
+        .allow_headers(AllowHeaders::mirror_request())
+        .allow_credentials(true)
+        .max_age(std::time::Duration::from_secs(86_400));
+    // The tracking handlers enforce their own limit (413 with a JSON body).
+    let tracking = tracking.layer(cors).layer(DefaultBodyLimit::disable());
+
+    let api = Router::new()
+        .route("/api/v1/profiles", get(api::search_profiles))
+        .route(
+            "/api/v1/profiles/{reference}",
+            get(api::get_profile).delete(api::erase_profile),
+        )
+        .route("/api/v1/profiles/{reference}/events", get(api::profile_events))
+        .route("/api/v1/profiles/{reference}/export", get(api::export_profile))
+        .route("/api/v1/sources", get(api::list_sources).post(api::create_source))
+        .route("/api/v1/pipeline", get(api::pipeline));
+
+    Router::new()
+        .merge(tracking)
+        .merge(api)
+        .route("/health", get(ops::health))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .fallback(api::not_found)
+        .layer(CatchPanicLayer::new())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish
+/// (their events are committed before they are answered).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    engine: Arc<Engine>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(engine);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}

@@ -55,10 +55,7 @@ fn ev(ws: WorkspaceId, src: SourceId, message_id: &str, payload: &str) -> NewEve
 
 async fn setup(store: &dyn Store, name: &str) -> (WorkspaceId, SourceId) {
     let ws = store.create_workspace(name, NOW).await.unwrap();
-    let src = store
-        .create_source(ws.id, "site", "web", NOW)
-        .await
-        .unwrap();
+    let src = store.create_source(ws.id, "site", "web", NOW).await.unwrap();
     (ws.id, src.id)
 }
 
@@ -98,13 +95,7 @@ fn link(ws: WorkspaceId, identity: Identity, p: i64) -> IdentityLink {
 }
 
 /// Appends `n` events and returns their sequence numbers.
-async fn append_n(
-    store: &dyn Store,
-    ws: WorkspaceId,
-    src: SourceId,
-    tag: &str,
-    n: usize,
-) -> Vec<i64> {
+async fn append_n(store: &dyn Store, ws: WorkspaceId, src: SourceId, tag: &str, n: usize) -> Vec<i64> {
     let events: Vec<_> = (0..n)
         .map(|i| ev(ws, src, &format!("{tag}-{i}"), &format!(r#"{{"i":{i}}}"#)))
         .collect();
@@ -136,19 +127,13 @@ pub async fn workspaces_sources_and_keys(store: &dyn Store) {
         vec![ws.clone(), other.clone()]
     );
 
-    let till = store
-        .create_source(ws.id, "till", "store", NOW)
-        .await
-        .unwrap();
+    let till = store.create_source(ws.id, "till", "store", NOW).await.unwrap();
     assert_eq!(till.channel, "store");
     assert!(matches!(
         store.create_source(ws.id, "till", "web", NOW).await,
         Err(StoreError::Conflict(_))
     ));
-    store
-        .create_source(other.id, "till", "store", NOW)
-        .await
-        .unwrap();
+    store.create_source(other.id, "till", "store", NOW).await.unwrap();
     assert_eq!(store.list_sources(ws.id).await.unwrap(), vec![till.clone()]);
     assert_eq!(store.get_source(till.id).await.unwrap(), Some(till.clone()));
 
@@ -218,10 +203,7 @@ pub async fn append_dedups_per_workspace_and_message_id(store: &dyn Store) {
         .map(|e| (e.event.workspace_id, e.event.message_id.as_str()))
         .collect();
     assert_eq!(ids, vec![(ws, "m1"), (ws, "m2"), (ws, "m3"), (ws2, "m1")]);
-    assert_eq!(
-        store.append_events(&[]).await.unwrap(),
-        AppendOutcome::default()
-    );
+    assert_eq!(store.append_events(&[]).await.unwrap(), AppendOutcome::default());
 }
 
 pub async fn read_log_pages_in_order(store: &dyn Store) {
@@ -270,29 +252,16 @@ pub async fn commit_processed_and_read_back(store: &dyn Store) {
     store.commit_processed(&batch).await.unwrap();
     assert_eq!(store.checkpoint().await.unwrap(), seqs[3]);
     assert_eq!(
-        store
-            .find_profile(ws, &id("email", "ada@x.io"))
-            .await
-            .unwrap(),
+        store.find_profile(ws, &id("email", "ada@x.io")).await.unwrap(),
         Some(ProfileId(p))
     );
     assert_eq!(
-        store
-            .find_profile(ws, &id("email", "bob@x.io"))
-            .await
-            .unwrap(),
+        store.find_profile(ws, &id("email", "bob@x.io")).await.unwrap(),
         None
     );
     let got = store.get_profile(ws, ProfileId(p)).await.unwrap().unwrap();
     assert_eq!((got.id, got.state.as_str()), (ProfileId(p), r#"{"v":1}"#));
-    assert_eq!(
-        store
-            .profile_identities(ws, ProfileId(p))
-            .await
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(store.profile_identities(ws, ProfileId(p)).await.unwrap().len(), 2);
 
     let q = |before, channel: Option<&str>, name: Option<&str>| TimelineQuery {
         before,
@@ -341,19 +310,11 @@ pub async fn commit_processed_and_read_back(store: &dyn Store) {
     again.profiles.push(profile(ws, p, r#"{"v":2}"#, None));
     store.commit_processed(&again).await.unwrap();
     assert_eq!(
-        store
-            .get_profile(ws, ProfileId(p))
-            .await
-            .unwrap()
-            .unwrap()
-            .state,
+        store.get_profile(ws, ProfileId(p)).await.unwrap().unwrap().state,
         r#"{"v":2}"#
     );
     assert_eq!(
-        store
-            .search_profiles(ws, &[], Some("ad"), 10)
-            .await
-            .unwrap(),
+        store.search_profiles(ws, &[], Some("ad"), 10).await.unwrap(),
         vec![ProfileId(p)]
     );
 }
@@ -439,11 +400,7 @@ pub async fn merges_repoint_identities_timeline_and_ids(store: &dyn Store) {
         vec!["C", "B", "A"]
     );
     assert_eq!(
-        store
-            .profile_identities(ws, ProfileId(old))
-            .await
-            .unwrap()
-            .len(),
+        store.profile_identities(ws, ProfileId(old)).await.unwrap().len(),
         3
     );
     assert!(store
@@ -472,11 +429,7 @@ pub async fn merges_repoint_identities_timeline_and_ids(store: &dyn Store) {
         Some(&conflict)
     );
     assert!(
-        store
-            .get_profile(ws, ProfileId(old))
-            .await
-            .unwrap()
-            .is_some(),
+        store.get_profile(ws, ProfileId(old)).await.unwrap().is_some(),
         "a conflict merges nothing"
     );
 }
@@ -502,24 +455,15 @@ pub async fn search_by_identity_and_name_prefix(store: &dyn Store) {
         .unwrap();
     let ids = |v: &[i64]| v.iter().map(|i| ProfileId(*i)).collect::<Vec<_>>();
     assert_eq!(
-        store
-            .search_profiles(ws, &[], Some("ada"), 10)
-            .await
-            .unwrap(),
+        store.search_profiles(ws, &[], Some("ada"), 10).await.unwrap(),
         ids(&[s[0], s[1]])
     );
     assert_eq!(
-        store
-            .search_profiles(ws, &[], Some("ada"), 1)
-            .await
-            .unwrap(),
+        store.search_profiles(ws, &[], Some("ada"), 1).await.unwrap(),
         ids(&[s[0]])
     );
     assert_eq!(
-        store
-            .search_profiles(ws, &[], Some("smi"), 10)
-            .await
-            .unwrap(),
+        store.search_profiles(ws, &[], Some("smi"), 10).await.unwrap(),
         ids(&[s[1]])
     );
     assert_eq!(
@@ -587,10 +531,7 @@ pub async fn erase_removes_personal_data_and_keeps_audit(store: &dyn Store) {
     );
     assert_eq!(store.get_profile(ws, ProfileId(gone)).await.unwrap(), None);
     assert_eq!(
-        store
-            .find_profile(ws, &id("email", "gone@x.io"))
-            .await
-            .unwrap(),
+        store.find_profile(ws, &id("email", "gone@x.io")).await.unwrap(),
         None
     );
     assert!(store
@@ -599,30 +540,17 @@ pub async fn erase_removes_personal_data_and_keeps_audit(store: &dyn Store) {
         .unwrap()
         .is_empty());
     let log = store.read_log(0, 10).await.unwrap();
-    assert_eq!(
-        log[0].event.payload, "",
-        "erased payloads are gone from the log"
-    );
+    assert_eq!(log[0].event.payload, "", "erased payloads are gone from the log");
     assert_eq!(log[1].event.payload, "");
     assert_eq!(log[2].event.payload, r#"{"i":2}"#);
     assert_eq!(store.audit_log(ws, 10).await.unwrap(), vec![audit.clone()]);
     assert_eq!(
-        store
-            .erase_profile(ws, ProfileId(gone), &audit)
-            .await
-            .unwrap(),
+        store.erase_profile(ws, ProfileId(gone), &audit).await.unwrap(),
         None
     );
-    assert!(store
-        .get_profile(ws, ProfileId(kept))
-        .await
-        .unwrap()
-        .is_some());
+    assert!(store.get_profile(ws, ProfileId(kept)).await.unwrap().is_some());
     // A client retry of an erased event is still recognised as a duplicate.
-    let dup = store
-        .append_events(&[ev(ws, src, "e-0", "{}")])
-        .await
-        .unwrap();
+    let dup = store.append_events(&[ev(ws, src, "e-0", "{}")]).await.unwrap();
     assert_eq!(dup.duplicates, 1);
 }
 
@@ -662,16 +590,9 @@ pub async fn workspaces_are_isolated(store: &dyn Store) {
         limit: 10,
         ..Default::default()
     };
-    assert!(store
-        .timeline(a, ProfileId(sb[0]), &q)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(store.timeline(a, ProfileId(sb[0]), &q).await.unwrap().is_empty());
     assert_eq!(
-        store
-            .search_profiles(a, &[same], Some("same"), 10)
-            .await
-            .unwrap(),
+        store.search_profiles(a, &[same], Some("same"), 10).await.unwrap(),
         vec![ProfileId(sa[0])]
     );
     let audit = AuditRecord {
@@ -682,10 +603,7 @@ pub async fn workspaces_are_isolated(store: &dyn Store) {
         detail: String::new(),
     };
     assert_eq!(
-        store
-            .erase_profile(a, ProfileId(sb[0]), &audit)
-            .await
-            .unwrap(),
+        store.erase_profile(a, ProfileId(sb[0]), &audit).await.unwrap(),
         None
     );
     assert!(store.audit_log(b, 10).await.unwrap().is_empty());

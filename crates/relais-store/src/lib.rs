@@ -9,7 +9,7 @@
 //! [`conformance`] suite, which is the definition of what a store must do.
 
 pub mod conformance;
-// pub mod postgres; (being written)
+pub mod postgres;
 pub mod sqlite;
 mod types;
 
@@ -88,22 +88,30 @@ pub trait Store: Send + Sync + 'static {
     async fn commit_processed(&self, batch: &ProcessedBatch) -> StoreResult<()>;
 
     // ---- profiles -------------------------------------------------------
-    async fn find_profile(
+    async fn find_profile(&self, ws: WorkspaceId, identity: &Identity) -> StoreResult<Option<ProfileId>>;
+    /// Bulk [`Store::find_profile`]: the processor's cold path looks up a
+    /// whole batch's identifiers at once. Engines may override the loop.
+    async fn find_profiles(&self, keys: &[(WorkspaceId, Identity)]) -> StoreResult<Vec<Option<ProfileId>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for (ws, id) in keys {
+            out.push(self.find_profile(*ws, id).await?);
+        }
+        Ok(out)
+    }
+    /// Bulk [`Store::get_profile`].
+    async fn get_profiles(
         &self,
-        ws: WorkspaceId,
-        identity: &Identity,
-    ) -> StoreResult<Option<ProfileId>>;
+        keys: &[(WorkspaceId, ProfileId)],
+    ) -> StoreResult<Vec<Option<StoredProfile>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for (ws, id) in keys {
+            out.push(self.get_profile(*ws, *id).await?);
+        }
+        Ok(out)
+    }
     /// Loads a profile, following merge redirects (the returned id may differ).
-    async fn get_profile(
-        &self,
-        ws: WorkspaceId,
-        id: ProfileId,
-    ) -> StoreResult<Option<StoredProfile>>;
-    async fn profile_identities(
-        &self,
-        ws: WorkspaceId,
-        id: ProfileId,
-    ) -> StoreResult<Vec<Identity>>;
+    async fn get_profile(&self, ws: WorkspaceId, id: ProfileId) -> StoreResult<Option<StoredProfile>>;
+    async fn profile_identities(&self, ws: WorkspaceId, id: ProfileId) -> StoreResult<Vec<Identity>>;
     async fn timeline(
         &self,
         ws: WorkspaceId,
@@ -134,15 +142,17 @@ pub trait Store: Send + Sync + 'static {
 
 pub type DynStore = Arc<dyn Store>;
 
-/// Opens the store named by a URL: `postgres://…` or a SQLite file path.
+/// Opens the store: PostgreSQL when a `postgres://` URL is given (in
+/// `schema` when named, else the connection's default), else SQLite in
+/// `data_dir/relais.db`.
 pub async fn open(
     database_url: Option<&str>,
+    schema: Option<&str>,
     data_dir: &std::path::Path,
 ) -> anyhow::Result<DynStore> {
     match database_url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            let _ = url;
-            anyhow::bail!("PostgreSQL engine not built yet")
+            Ok(Arc::new(postgres::PgStore::connect(url, schema).await?))
         }
         Some(other) => anyhow::bail!("unsupported --database-url {other:?}: use postgres://… (SQLite is the default, under --data-dir)"),
         None => {

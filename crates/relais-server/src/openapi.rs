@@ -1,0 +1,50 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// Every error response.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorBody {
+    /// `{"code": "<stable code>", "message": "<what and where>"}`
+    error: serde_json::Value,
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let c = api.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "admin_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        c.add_security_scheme(
+            "write_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Relais API", description = "Segment-compatible tracking API and the Relais admin API."),
+    paths(
+        crate::api::get_profile,
+        crate::api::profile_events,
+        crate::api::search_profiles,
+        crate::api::export_profile,
+        crate::api::erase_profile,
+        crate::api::create_source,
+        crate::api::list_sources,
+        crate::api::pipeline,
+        crate::ops::track_doc,
+        crate::ops::batch_doc,
+        crate::ops::health,
+        crate::ops::metrics,
+    ),
+    components(schemas(ErrorBody, crate::api::NewSource)),
+    modifiers(&Security)
+)]
+pub struct ApiDoc;

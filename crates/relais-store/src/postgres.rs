@@ -1,0 +1,1109 @@
+//! The scale-out engine: PostgreSQL through a `deadpool_postgres` pool.
+//!
+//! Same schema and semantics as [`crate::sqlite`]; several Relais nodes may
+//! share one database. Two things differ from SQLite's single writer:
+//!
+//! * **Log order.** Sequence numbers come from an identity column, and
+//!   nextval is not transactional: a transaction that took seq 7 could
+//!   commit after one that took seq 8, and a processor that had read up to
+//!   8 would never see 7. Every append therefore holds a transaction-scoped
+//!   advisory lock from before it draws its numbers until it commits, so
+//!   sequence numbers become visible strictly in order, across nodes.
+//! * **Batches.** The hot paths (appends, timeline rows, identity links,
+//!   profile writes) send whole batches as arrays and insert them with one
+//!   `UNNEST` statement each, instead of one statement per row.
+
+use crate::*;
+use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use relais_core::identity::Identity;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+use tokio_postgres::{NoTls, Row};
+
+const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+
+/// Connections per node.
+const POOL_SIZE: usize = 16;
+/// How long a request waits for a free connection before `Unavailable`.
+const POOL_WAIT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Advisory lock held while migrating (one key for the whole database:
+/// migrations are rare and short, and the schema may not exist yet).
+const MIGRATION_LOCK: i64 = 0x5245_4c41_4953_0001; // "RELAIS" 0001
+/// High half of the advisory lock key that orders appends; the low half is
+/// the OID of the `events` table, so deployments in different schemas of
+/// one database do not serialise each other's appends.
+const APPEND_LOCK_CLASS: i64 = 0x5245_4c41; // "RELA"
+
+pub struct PgStore {
+    pool: Pool,
+    schema: Option<String>,
+    append_lock: i64,
+}
+
+impl PgStore {
+    /// Builds the pool, runs migrations and returns the store. With `schema`,
+    /// every connection works in that schema (created if missing) instead of
+    /// the server's default `search_path`.
+    pub async fn connect(url: &str, schema: Option<&str>) -> anyhow::Result<PgStore> {
+        let mut pg: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| anyhow::anyhow!("invalid PostgreSQL URL: {e}"))?;
+        if pg.get_connect_timeout().is_none() {
+            pg.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if pg.get_application_name().is_none() {
+            pg.application_name("relais");
+        }
+        let manager = Manager::from_config(
+            pg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let mut builder = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(CONNECT_TIMEOUT + Duration::from_secs(5)))
+            .recycle_timeout(Some(Duration::from_secs(5)));
+        if let Some(schema) = schema {
+            anyhow::ensure!(
+                !schema.is_empty() && !schema.contains('\0'),
+                "invalid schema name {schema:?}"
+            );
+            let set = format!("SET search_path TO {}", quote_ident(schema));
+            builder = builder.post_create(Hook::async_fn(move |client, _| {
+                let set = set.clone();
+                Box::pin(async move { client.batch_execute(&set).await.map_err(HookError::Backend) })
+            }));
+        }
+        let pool = builder
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot build the PostgreSQL pool: {e}"))?;
+        let mut store = PgStore {
+            pool,
+            schema: schema.map(str::to_owned),
+            append_lock: 0,
+        };
+        let applied = store.run_migrations().await?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, schema = ?store.schema, "postgres migrations applied");
+        }
+        let client = store.client().await?;
+        let oid: i64 = client
+            .query_one("SELECT 'events'::regclass::oid::bigint", &[])
+            .await
+            .map_err(map_pg)?
+            .get(0);
+        store.append_lock = (APPEND_LOCK_CLASS << 32) | oid;
+        Ok(store)
+    }
+
+    async fn client(&self) -> StoreResult<deadpool_postgres::Client> {
+        self.pool.get().await.map_err(map_pool)
+    }
+
+    async fn run_migrations(&self) -> StoreResult<Vec<u32>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(map_pg)?;
+        // Two nodes starting at once: the second waits here, then finds the
+        // work done.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(map_pg)?;
+        if let Some(schema) = &self.schema {
+            tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema)))
+                .await
+                .map_err(map_pg)?;
+        }
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .await
+        .map_err(map_pg)?;
+        let mut applied = Vec::new();
+        for (version, sql) in MIGRATIONS {
+            let v = *version as i32;
+            let done: bool = tx
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)",
+                    &[&v],
+                )
+                .await
+                .map_err(map_pg)?
+                .get(0);
+            if !done {
+                tx.batch_execute(sql).await.map_err(map_pg)?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                    &[&v, &relais_core::time::now_ms()],
+                )
+                .await
+                .map_err(map_pg)?;
+                applied.push(*version);
+            }
+        }
+        tx.commit().await.map_err(map_pg)?;
+        Ok(applied)
+    }
+}
+
+/// Drops a schema and everything in it (test clean-up).
+pub async fn drop_schema(url: &str, schema: &str) -> anyhow::Result<()> {
+    let (client, conn) = tokio_postgres::connect(url, NoTls).await?;
+    let task = tokio::spawn(conn);
+    client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", quote_ident(schema)))
+        .await?;
+    drop(client);
+    let _ = task.await;
+    Ok(())
+}
+
+/// `"name"`, with embedded quotes doubled.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The error with its cause: tokio-postgres' own message is only the kind
+/// ("db error", "error connecting to server").
+fn describe(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return db.to_string();
+    }
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
+}
+
+fn map_pg(e: tokio_postgres::Error) -> StoreError {
+    let msg = describe(&e);
+    if let Some(code) = e.code() {
+        let c = code.code();
+        return if c.starts_with("23") {
+            // Integrity constraint violations (unique, foreign key, …), as
+            // SQLite's SQLITE_CONSTRAINT.
+            StoreError::Conflict(msg)
+        } else if c.starts_with("08") // connection exception
+            || c.starts_with("53") // insufficient resources
+            || c.starts_with("57") // operator intervention: shutdown, cancel
+            || c.starts_with("58") // system (I/O) error
+            || c == "40001" // serialization failure
+            || c == "40P01" // deadlock detected
+            || c == "55P03"
+        // lock not available
+        {
+            StoreError::Unavailable(msg)
+        } else {
+            StoreError::Other(msg)
+        };
+    }
+    let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+    let kind = e.to_string();
+    if e.is_closed()
+        || io
+        || kind.starts_with("error connecting")
+        || kind.starts_with("timeout")
+        || kind.starts_with("error communicating")
+        || kind.starts_with("connection closed")
+    {
+        StoreError::Unavailable(msg)
+    } else {
+        StoreError::Other(msg)
+    }
+}
+
+fn map_pool(e: PoolError) -> StoreError {
+    match e {
+        PoolError::Backend(e) => match map_pg(e) {
+            StoreError::Other(m) => StoreError::Other(format!("cannot connect: {m}")),
+            other => other,
+        },
+        PoolError::PostCreateHook(HookError::Backend(e)) => map_pg(e),
+        PoolError::NoRuntimeSpecified => StoreError::Other(e.to_string()),
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+/// `usize` limit as a SQL `LIMIT` (never negative).
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// The items with distinct keys, each holding the value of the key's last
+/// occurrence, in order of first occurrence. A batch upsert may not touch a
+/// row twice; this gives what row-by-row upserts would leave.
+fn last_wins<'a, T, K: std::hash::Hash + Eq>(items: &'a [T], key: impl Fn(&'a T) -> K) -> Vec<&'a T> {
+    let mut index: HashMap<K, usize> = HashMap::with_capacity(items.len());
+    let mut out: Vec<&T> = Vec::with_capacity(items.len());
+    for item in items {
+        match index.entry(key(item)) {
+            Entry::Occupied(e) => out[*e.get()] = item,
+            Entry::Vacant(e) => {
+                e.insert(out.len());
+                out.push(item);
+            }
+        }
+    }
+    out
+}
+
+/// The least string greater than every string that starts with `prefix`,
+/// in code point (= UTF-8 byte, = `COLLATE "C"`) order; `None` when there is
+/// none (every string starts with the empty prefix).
+fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last as u32 {
+            0xD7FF => Some('\u{E000}'),
+            c => char::from_u32(c + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+fn workspace_row(r: &Row) -> Workspace {
+    Workspace {
+        id: WorkspaceId(r.get(0)),
+        name: r.get(1),
+        created_at: r.get(2),
+    }
+}
+
+fn source_row(r: &Row) -> Source {
+    Source {
+        id: SourceId(r.get(0)),
+        workspace_id: WorkspaceId(r.get(1)),
+        name: r.get(2),
+        channel: r.get(3),
+        created_at: r.get(4),
+    }
+}
+
+fn key_row(r: &Row) -> KeyRecord {
+    let kind: &str = r.get(3);
+    KeyRecord {
+        hash: r.get(0),
+        prefix: r.get(1),
+        workspace_id: WorkspaceId(r.get(2)),
+        kind: KeyKind::parse(kind).unwrap_or(KeyKind::Write),
+        source_id: r.get::<_, Option<i64>>(4).map(SourceId),
+        created_at: r.get(5),
+    }
+}
+
+const KEY_COLS: &str = "hash, prefix, workspace_id, kind, source_id, created_at";
+
+/// `id`, or the profile it was merged into.
+const RESOLVED_ID: &str =
+    "COALESCE((SELECT new_id FROM profile_redirects WHERE workspace_id = $1 AND old_id = $2), $2)";
+
+async fn apply_processed(tx: &deadpool_postgres::Transaction<'_>, b: &ProcessedBatch) -> StoreResult<()> {
+    // 1. Timeline rows (a row given again replaces the earlier one).
+    if !b.timeline.is_empty() {
+        let rows = last_wins(&b.timeline, |t| (t.workspace_id, t.profile_id, t.seq));
+        let ws: Vec<i64> = rows.iter().map(|t| t.workspace_id.0).collect();
+        let pid: Vec<i64> = rows.iter().map(|t| t.profile_id.0).collect();
+        let seq: Vec<i64> = rows.iter().map(|t| t.seq).collect();
+        let ts: Vec<i64> = rows.iter().map(|t| t.timestamp).collect();
+        let kind: Vec<&str> = rows.iter().map(|t| t.kind.as_str()).collect();
+        let name: Vec<&str> = rows.iter().map(|t| t.name.as_str()).collect();
+        let channel: Vec<&str> = rows.iter().map(|t| t.channel.as_str()).collect();
+        let st = tx
+            .prepare_cached(
+                "INSERT INTO timeline (workspace_id, profile_id, seq, timestamp, kind, name, channel)
+                 SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],
+                                      $5::text[], $6::text[], $7::text[])
+                 ON CONFLICT (workspace_id, profile_id, seq) DO UPDATE SET
+                   timestamp = excluded.timestamp, kind = excluded.kind,
+                   name = excluded.name, channel = excluded.channel",
+            )
+            .await
+            .map_err(map_pg)?;
+        tx.execute(&st, &[&ws, &pid, &seq, &ts, &kind, &name, &channel])
+            .await
+            .map_err(map_pg)?;
+    }
+
+    // 2. Identity links (the last link of an identifier wins).
+    if !b.identities.is_empty() {
+        let links = last_wins(&b.identities, |l| {
+            (
+                l.workspace_id,
+                l.identity.kind.as_str(),
+                l.identity.value.as_str(),
+            )
+        });
+        let ws: Vec<i64> = links.iter().map(|l| l.workspace_id.0).collect();
+        let kind: Vec<&str> = links.iter().map(|l| l.identity.kind.as_str()).collect();
+        let value: Vec<&str> = links.iter().map(|l| l.identity.value.as_str()).collect();
+        let pid: Vec<i64> = links.iter().map(|l| l.profile_id.0).collect();
+        let st = tx
+            .prepare_cached(
+                "INSERT INTO identities (workspace_id, kind, value, profile_id)
+                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[])
+                 ON CONFLICT (workspace_id, kind, value) DO UPDATE SET profile_id = excluded.profile_id",
+            )
+            .await
+            .map_err(map_pg)?;
+        tx.execute(&st, &[&ws, &kind, &value, &pid])
+            .await
+            .map_err(map_pg)?;
+    }
+
+    // 3. Merges, in list order (a chain in one batch resolves in order).
+    for m in &b.merges {
+        let st = tx
+            .prepare_cached(
+                "INSERT INTO merges (workspace_id, kind, winner, loser, seq, at, reason)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .await
+            .map_err(map_pg)?;
+        tx.execute(
+            &st,
+            &[
+                &m.workspace_id.0,
+                &m.kind.as_str(),
+                &m.winner.0,
+                &m.loser.0,
+                &m.seq,
+                &m.at,
+                &m.reason,
+            ],
+        )
+        .await
+        .map_err(map_pg)?;
+        if m.kind != MergeKind::Merge {
+            continue;
+        }
+        let (ws, w, l) = (m.workspace_id.0, m.winner.0, m.loser.0);
+        for sql in [
+            "UPDATE identities SET profile_id = $2 WHERE workspace_id = $1 AND profile_id = $3",
+            "UPDATE timeline SET profile_id = $2 WHERE workspace_id = $1 AND profile_id = $3",
+            "UPDATE profile_redirects SET new_id = $2 WHERE workspace_id = $1 AND new_id = $3",
+            "INSERT INTO profile_redirects (workspace_id, old_id, new_id) VALUES ($1, $3, $2)
+             ON CONFLICT (workspace_id, old_id) DO UPDATE SET new_id = excluded.new_id",
+        ] {
+            let st = tx.prepare_cached(sql).await.map_err(map_pg)?;
+            tx.execute(&st, &[&ws, &w, &l]).await.map_err(map_pg)?;
+        }
+        for sql in [
+            "DELETE FROM profile_search WHERE workspace_id = $1 AND profile_id = $2",
+            "DELETE FROM profiles WHERE workspace_id = $1 AND id = $2",
+        ] {
+            let st = tx.prepare_cached(sql).await.map_err(map_pg)?;
+            tx.execute(&st, &[&ws, &l]).await.map_err(map_pg)?;
+        }
+    }
+
+    // 4. Profile writes. Written again in one batch, a profile keeps the
+    //    created_at of its first write and the state of its last; its search
+    //    keys are those of its last write that gave any.
+    if !b.profiles.is_empty() {
+        struct Merged<'a> {
+            ws: i64,
+            id: i64,
+            state: &'a str,
+            created_at: i64,
+            updated_at: i64,
+            keys: Option<&'a [String]>,
+        }
+        let mut index: HashMap<(i64, i64), usize> = HashMap::with_capacity(b.profiles.len());
+        let mut merged: Vec<Merged<'_>> = Vec::with_capacity(b.profiles.len());
+        for p in &b.profiles {
+            let keys = p.search_keys.as_deref();
+            match index.entry((p.workspace_id.0, p.id.0)) {
+                Entry::Occupied(e) => {
+                    let m = &mut merged[*e.get()];
+                    m.state = &p.state;
+                    m.updated_at = p.updated_at;
+                    if keys.is_some() {
+                        m.keys = keys;
+                    }
+                }
+                Entry::Vacant(e) => {
+                    e.insert(merged.len());
+                    merged.push(Merged {
+                        ws: p.workspace_id.0,
+                        id: p.id.0,
+                        state: &p.state,
+                        created_at: p.created_at,
+                        updated_at: p.updated_at,
+                        keys,
+                    });
+                }
+            }
+        }
+        let ws: Vec<i64> = merged.iter().map(|m| m.ws).collect();
+        let id: Vec<i64> = merged.iter().map(|m| m.id).collect();
+        let state: Vec<&str> = merged.iter().map(|m| m.state).collect();
+        let created: Vec<i64> = merged.iter().map(|m| m.created_at).collect();
+        let updated: Vec<i64> = merged.iter().map(|m| m.updated_at).collect();
+        let st = tx
+            .prepare_cached(
+                "INSERT INTO profiles (workspace_id, id, state, created_at, updated_at)
+                 SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[])
+                 ON CONFLICT (workspace_id, id) DO UPDATE SET
+                   state = excluded.state, updated_at = excluded.updated_at",
+            )
+            .await
+            .map_err(map_pg)?;
+        tx.execute(&st, &[&ws, &id, &state, &created, &updated])
+            .await
+            .map_err(map_pg)?;
+
+        let rekeyed: Vec<&Merged<'_>> = merged.iter().filter(|m| m.keys.is_some()).collect();
+        if !rekeyed.is_empty() {
+            let ws: Vec<i64> = rekeyed.iter().map(|m| m.ws).collect();
+            let id: Vec<i64> = rekeyed.iter().map(|m| m.id).collect();
+            let st = tx
+                .prepare_cached(
+                    "DELETE FROM profile_search s
+                     USING UNNEST($1::bigint[], $2::bigint[]) AS d(workspace_id, profile_id)
+                     WHERE s.workspace_id = d.workspace_id AND s.profile_id = d.profile_id",
+                )
+                .await
+                .map_err(map_pg)?;
+            tx.execute(&st, &[&ws, &id]).await.map_err(map_pg)?;
+
+            let mut key_ws = Vec::new();
+            let mut key_id = Vec::new();
+            let mut keys: Vec<&str> = Vec::new();
+            for m in &rekeyed {
+                for k in m.keys.unwrap_or_default() {
+                    key_ws.push(m.ws);
+                    key_id.push(m.id);
+                    keys.push(k);
+                }
+            }
+            if !keys.is_empty() {
+                let st = tx
+                    .prepare_cached(
+                        "INSERT INTO profile_search (workspace_id, key, profile_id)
+                         SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[])
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .await
+                    .map_err(map_pg)?;
+                tx.execute(&st, &[&key_ws, &keys, &key_id])
+                    .await
+                    .map_err(map_pg)?;
+            }
+        }
+    }
+
+    // 5. The checkpoint.
+    let st = tx
+        .prepare_cached(
+            "INSERT INTO checkpoints (name, seq) VALUES ('processor', $1)
+             ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
+        )
+        .await
+        .map_err(map_pg)?;
+    tx.execute(&st, &[&b.checkpoint]).await.map_err(map_pg)?;
+    Ok(())
+}
+
+async fn query_cached<C: std::ops::Deref<Target = deadpool_postgres::ClientWrapper>>(
+    client: &C,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> StoreResult<Vec<Row>> {
+    let st = client.prepare_cached(sql).await.map_err(map_pg)?;
+    client.query(&st, params).await.map_err(map_pg)
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> StoreResult<Vec<u32>> {
+        self.run_migrations().await
+    }
+
+    async fn create_workspace(&self, name: &str, now: i64) -> StoreResult<Workspace> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "INSERT INTO workspaces (name, created_at) VALUES ($1, $2) RETURNING id",
+                &[&name, &now],
+            )
+            .await
+            .map_err(map_pg)?;
+        Ok(Workspace {
+            id: WorkspaceId(row.get(0)),
+            name: name.to_owned(),
+            created_at: now,
+        })
+    }
+
+    async fn list_workspaces(&self) -> StoreResult<Vec<Workspace>> {
+        let client = self.client().await?;
+        let rows = query_cached(
+            &client,
+            "SELECT id, name, created_at FROM workspaces ORDER BY id",
+            &[],
+        )
+        .await?;
+        Ok(rows.iter().map(workspace_row).collect())
+    }
+
+    async fn create_source(
+        &self,
+        ws: WorkspaceId,
+        name: &str,
+        channel: &str,
+        now: i64,
+    ) -> StoreResult<Source> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "INSERT INTO sources (workspace_id, name, channel, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                &[&ws.0, &name, &channel, &now],
+            )
+            .await
+            .map_err(map_pg)?;
+        Ok(Source {
+            id: SourceId(row.get(0)),
+            workspace_id: ws,
+            name: name.to_owned(),
+            channel: channel.to_owned(),
+            created_at: now,
+        })
+    }
+
+    async fn list_sources(&self, ws: WorkspaceId) -> StoreResult<Vec<Source>> {
+        let client = self.client().await?;
+        let rows = query_cached(
+            &client,
+            "SELECT id, workspace_id, name, channel, created_at FROM sources WHERE workspace_id = $1 ORDER BY id",
+            &[&ws.0],
+        )
+        .await?;
+        Ok(rows.iter().map(source_row).collect())
+    }
+
+    async fn get_source(&self, id: SourceId) -> StoreResult<Option<Source>> {
+        let client = self.client().await?;
+        let rows = query_cached(
+            &client,
+            "SELECT id, workspace_id, name, channel, created_at FROM sources WHERE id = $1",
+            &[&id.0],
+        )
+        .await?;
+        Ok(rows.first().map(source_row))
+    }
+
+    async fn insert_key(&self, key: &KeyRecord) -> StoreResult<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                &format!("INSERT INTO api_keys ({KEY_COLS}) VALUES ($1, $2, $3, $4, $5, $6)"),
+                &[
+                    &key.hash,
+                    &key.prefix,
+                    &key.workspace_id.0,
+                    &key.kind.as_str(),
+                    &key.source_id.map(|s| s.0),
+                    &key.created_at,
+                ],
+            )
+            .await
+            .map_err(map_pg)?;
+        Ok(())
+    }
+
+    async fn find_key(&self, hash: &str) -> StoreResult<Option<KeyRecord>> {
+        let client = self.client().await?;
+        let rows = query_cached(
+            &client,
+            &format!("SELECT {KEY_COLS} FROM api_keys WHERE hash = $1"),
+            &[&hash],
+        )
+        .await?;
+        Ok(rows.first().map(key_row))
+    }
+
+    async fn list_keys(&self, ws: WorkspaceId) -> StoreResult<Vec<KeyRecord>> {
+        let client = self.client().await?;
+        let rows = query_cached(
+            &client,
+            &format!("SELECT {KEY_COLS} FROM api_keys WHERE workspace_id = $1 ORDER BY created_at, hash"),
+            &[&ws.0],
+        )
+        .await?;
+        Ok(rows.iter().map(key_row).collect())
+    }
+
+    async fn append_events(&self, events: &[NewEvent]) -> StoreResult<AppendOutcome> {
+        if events.is_empty() {
+            return Ok(AppendOutcome::default());
+        }
+        // Duplicates within the batch: the first occurrence is the one kept,
+        // as with row-by-row INSERT OR IGNORE.
+        let mut seen = HashSet::with_capacity(events.len());
+        let fresh: Vec<&NewEvent> = events
+            .iter()
+            .filter(|e| seen.insert((e.workspace_id, e.message_id.as_str())))
+            .collect();
+        let ws: Vec<i64> = fresh.iter().map(|e| e.workspace_id.0).collect();
+        let src: Vec<i64> = fresh.iter().map(|e| e.source_id.0).collect();
+        let channel: Vec<&str> = fresh.iter().map(|e| e.channel.as_str()).collect();
+        let message_id: Vec<&str> = fresh.iter().map(|e| e.message_id.as_str()).collect();
+        let kind: Vec<&str> = fresh.iter().map(|e| e.kind.as_str()).collect();
+        let received: Vec<i64> = fresh.iter().map(|e| e.received_at).collect();
+        let ts: Vec<i64> = fresh.iter().map(|e| e.timestamp).collect();
+        let payload: Vec<&str> = fresh.iter().map(|e| e.payload.as_str()).collect();
+
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(map_pg)?;
+        // Held until commit: seq numbers are drawn and become visible in
+        // order. Its own statement, so that the insert's snapshot (taken
+        // after the lock) sees every earlier append.
+        let lock = tx
+            .prepare_cached("SELECT pg_advisory_xact_lock($1)")
+            .await
+            .map_err(map_pg)?;
+        tx.execute(&lock, &[&self.append_lock]).await.map_err(map_pg)?;
+        // NOT EXISTS skips known duplicates before they draw a seq (the log
+        // stays dense); ON CONFLICT remains the guarantee.
+        let insert = tx
+            .prepare_cached(
+                "INSERT INTO events
+                   (workspace_id, source_id, channel, message_id, kind, received_at, timestamp, payload)
+                 SELECT u.workspace_id, u.source_id, u.channel, u.message_id, u.kind, u.received_at, u.ts, u.payload
+                 FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+                             $6::bigint[], $7::bigint[], $8::text[])
+                      WITH ORDINALITY AS u(workspace_id, source_id, channel, message_id, kind,
+                                           received_at, ts, payload, ord)
+                 WHERE NOT EXISTS (SELECT 1 FROM events e
+                                   WHERE e.workspace_id = u.workspace_id AND e.message_id = u.message_id)
+                 ORDER BY u.ord
+                 ON CONFLICT (workspace_id, message_id) DO NOTHING",
+            )
+            .await
+            .map_err(map_pg)?;
+        let inserted = tx
+            .execute(
+                &insert,
+                &[&ws, &src, &channel, &message_id, &kind, &received, &ts, &payload],
+            )
+            .await
+            .map_err(map_pg)? as usize;
+        tx.commit().await.map_err(map_pg)?;
+        Ok(AppendOutcome {
+            inserted,
+            duplicates: events.len() - inserted,
+        })
+    }
+
+    async fn read_log(&self, after: i64, limit: usize) -> StoreResult<Vec<LogEvent>> {
+        let client = self.client().await?;
+        let rows = query_cached(
+            &client,
+            "SELECT seq, workspace_id, source_id, channel, message_id, kind, received_at, timestamp, payload
+             FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+            &[&after, &sql_limit(limit)],
+        )
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| LogEvent {
+                seq: r.get(0),
+                event: NewEvent {
+                    workspace_id: WorkspaceId(r.get(1)),
+                    source_id: SourceId(r.get(2)),
+                    channel: r.get(3),
+                    message_id: r.get(4),
+                    kind: r.get(5),
+                    received_at: r.get(6),
+                    timestamp: r.get(7),
+                    payload: r.get::<_, Option<String>>(8).unwrap_or_default(),
+                },
+            })
+            .collect())
+    }
+
+    async fn log_head(&self) -> StoreResult<i64> {
+        let client = self.client().await?;
+        let rows = query_cached(&client, "SELECT COALESCE(MAX(seq), 0) FROM events", &[]).await?;
+        Ok(rows[0].get(0))
+    }
+
+    async fn checkpoint(&self) -> StoreResult<i64> {
+        let client = self.client().await?;
+        let rows = query_cached(
+            &client,
+            "SELECT COALESCE((SELECT seq FROM checkpoints WHERE name = 'processor'), 0)",
+            &[],
+        )
+        .await?;
+        Ok(rows[0].get(0))
+    }
+
+    async fn commit_processed(&self, batch: &ProcessedBatch) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(map_pg)?;
+        apply_processed(&tx, batch).await?;
+        tx.commit().await.map_err(map_pg)
+    }
+
+    async fn find_profile(&self, ws: WorkspaceId, identity: &Identity) -> StoreResult<Option<ProfileId>> {
+        let client = self.client().await?;
+        let rows = query_cached(
+            &client,
+            "SELECT profile_id FROM identities WHERE workspace_id = $1 AND kind = $2 AND value = $3",
+            &[&ws.0, &identity.kind, &identity.value],
+        )
+        .await?;
+        Ok(rows.first().map(|r| ProfileId(r.get(0))))
+    }
+
+    async fn get_profile(&self, ws: WorkspaceId, id: ProfileId) -> StoreResult<Option<StoredProfile>> {
+        let client = self.client().await?;
+        let rows = query_cached(
+            &client,
+            &format!(
+                "SELECT id, state, created_at, updated_at FROM profiles
+                 WHERE workspace_id = $1 AND id = {RESOLVED_ID}"
+            ),
+            &[&ws.0, &id.0],
+        )
+        .await?;
+        Ok(rows.first().map(|r| StoredProfile {
+            workspace_id: ws,
+            id: ProfileId(r.get(0)),
+            state: r.get(1),
+            created_at: r.get(2),
+            updated_at: r.get(3),
+        }))
+    }
+
+    async fn find_profiles(&self, keys: &[(WorkspaceId, Identity)]) -> StoreResult<Vec<Option<ProfileId>>> {
+        let mut out = vec![None; keys.len()];
+        if keys.is_empty() {
+            return Ok(out);
+        }
+        let ws: Vec<i64> = keys.iter().map(|(ws, _)| ws.0).collect();
+        let kinds: Vec<&str> = keys.iter().map(|(_, i)| i.kind.as_str()).collect();
+        let values: Vec<&str> = keys.iter().map(|(_, i)| i.value.as_str()).collect();
+        let client = self.client().await?;
+        let rows = query_cached(
+            &client,
+            "SELECT q.ord, i.profile_id
+             FROM UNNEST($1::bigint[], $2::text[], $3::text[]) WITH ORDINALITY AS q(workspace_id, kind, value, ord)
+             JOIN identities i ON i.workspace_id = q.workspace_id AND i.kind = q.kind AND i.value = q.value",
+            &[&ws, &kinds, &values],
+        )
+        .await?;
+        for r in &rows {
+            let ord: i64 = r.get(0);
+            out[(ord - 1) as usize] = Some(ProfileId(r.get(1)));
+        }
+        Ok(out)
+    }
+
+    async fn get_profiles(
+        &self,
+        keys: &[(WorkspaceId, ProfileId)],
+    ) -> StoreResult<Vec<Option<StoredProfile>>> {
+        let mut out = vec![None; keys.len()];
+        if keys.is_empty() {
+            return Ok(out);
+        }
+        let ws: Vec<i64> = keys.iter().map(|(ws, _)| ws.0).collect();
+        let ids: Vec<i64> = keys.iter().map(|(_, id)| id.0).collect();
+        let client = self.client().await?;
+        let rows = query_cached(
+            &client,
+            "SELECT q.ord, p.id, p.state, p.created_at, p.updated_at
+             FROM UNNEST($1::bigint[], $2::bigint[]) WITH ORDINALITY AS q(workspace_id, id, ord)
+             LEFT JOIN profile_redirects r ON r.workspace_id = q.workspace_id AND r.old_id = q.id
+             JOIN profiles p ON p.workspace_id = q.workspace_id AND p.id = COALESCE(r.new_id, q.id)",
+            &[&ws, &ids],
+        )
+        .await?;
+        for r in &rows {
+            let i = (r.get::<_, i64>(0) - 1) as usize;
+            out[i] = Some(StoredProfile {
+                workspace_id: keys[i].0,
+                id: ProfileId(r.get(1)),
+                state: r.get(2),
+                created_at: r.get(3),
+                updated_at: r.get(4),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn profile_identities(&self, ws: WorkspaceId, id: ProfileId) -> StoreResult<Vec<Identity>> {
+        let client = self.client().await?;
+        let rows = query_cached(
+            &client,
+            "SELECT kind, value FROM identities WHERE workspace_id = $1 AND profile_id = $2 ORDER BY kind, value",
+            &[&ws.0, &id.0],
+        )
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Identity {
+                kind: r.get(0),
+                value: r.get(1),
+            })
+            .collect())
+    }
+
+    async fn timeline(
+        &self,
+        ws: WorkspaceId,
+        id: ProfileId,
+        q: &TimelineQuery,
+    ) -> StoreResult<Vec<TimelineEntry>> {
+        let client = self.client().await?;
+        let rows = query_cached(
+            &client,
+            "SELECT t.seq, t.timestamp, t.kind, t.name, t.channel, e.source_id, e.message_id, e.received_at, e.payload
+             FROM timeline t JOIN events e ON e.seq = t.seq
+             WHERE t.workspace_id = $1 AND t.profile_id = $2 AND t.seq < $3
+               AND ($4::text IS NULL OR t.channel = $4) AND ($5::text IS NULL OR t.name = $5)
+             ORDER BY t.seq DESC LIMIT $6",
+            &[
+                &ws.0,
+                &id.0,
+                &q.before.unwrap_or(i64::MAX),
+                &q.channel,
+                &q.name,
+                &sql_limit(q.limit),
+            ],
+        )
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| TimelineEntry {
+                seq: r.get(0),
+                timestamp: r.get(1),
+                kind: r.get(2),
+                name: r.get(3),
+                channel: r.get(4),
+                source_id: SourceId(r.get(5)),
+                message_id: r.get(6),
+                received_at: r.get(7),
+                payload: r.get(8),
+            })
+            .collect())
+    }
+
+    async fn search_profiles(
+        &self,
+        ws: WorkspaceId,
+        identities: &[Identity],
+        prefix: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<ProfileId>> {
+        let client = self.client().await?;
+        let mut out: Vec<ProfileId> = Vec::new();
+        let mut push = |p: ProfileId| {
+            if !out.contains(&p) && out.len() < limit {
+                out.push(p);
+            }
+        };
+        if !identities.is_empty() {
+            let kinds: Vec<&str> = identities.iter().map(|i| i.kind.as_str()).collect();
+            let values: Vec<&str> = identities.iter().map(|i| i.value.as_str()).collect();
+            let rows = query_cached(
+                &client,
+                "SELECT i.profile_id
+                 FROM UNNEST($2::text[], $3::text[]) WITH ORDINALITY AS q(kind, value, ord)
+                 JOIN identities i ON i.workspace_id = $1 AND i.kind = q.kind AND i.value = q.value
+                 ORDER BY q.ord",
+                &[&ws.0, &kinds, &values],
+            )
+            .await?;
+            for r in &rows {
+                push(ProfileId(r.get(0)));
+            }
+        }
+        // PostgreSQL text cannot hold NUL, so no key starts with one.
+        if let Some(prefix) = prefix.filter(|p| !p.contains('\0')) {
+            // A profile ranks by the least of its matching keys (what
+            // SQLite's DISTINCT … ORDER BY key does).
+            let lim = sql_limit(limit);
+            let rows = match prefix_upper_bound(prefix) {
+                Some(upper) => {
+                    query_cached(
+                        &client,
+                        "SELECT profile_id FROM profile_search
+                         WHERE workspace_id = $1 AND key >= $2 AND key < $3
+                         GROUP BY profile_id ORDER BY min(key), profile_id LIMIT $4",
+                        &[&ws.0, &prefix, &upper, &lim],
+                    )
+                    .await?
+                }
+                None => {
+                    query_cached(
+                        &client,
+                        "SELECT profile_id FROM profile_search
+                         WHERE workspace_id = $1 AND key >= $2
+                         GROUP BY profile_id ORDER BY min(key), profile_id LIMIT $3",
+                        &[&ws.0, &prefix, &lim],
+                    )
+                    .await?
+                }
+            };
+            for r in &rows {
+                push(ProfileId(r.get(0)));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn merges(&self, ws: WorkspaceId, id: ProfileId) -> StoreResult<Vec<MergeRecord>> {
+        let client = self.client().await?;
+        let rows = query_cached(
+            &client,
+            "SELECT kind, winner, loser, seq, at, reason FROM merges
+             WHERE workspace_id = $1 AND (winner = $2 OR loser = $2) ORDER BY id",
+            &[&ws.0, &id.0],
+        )
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| MergeRecord {
+                workspace_id: ws,
+                kind: MergeKind::parse(r.get(0)),
+                winner: ProfileId(r.get(1)),
+                loser: ProfileId(r.get(2)),
+                seq: r.get(3),
+                at: r.get(4),
+                reason: r.get(5),
+            })
+            .collect())
+    }
+
+    async fn erase_profile(
+        &self,
+        ws: WorkspaceId,
+        id: ProfileId,
+        audit: &AuditRecord,
+    ) -> StoreResult<Option<Erasure>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(map_pg)?;
+        // Resolve a merged id, and lock the profile row: a concurrent
+        // processor commit writing this profile waits for the erasure.
+        let found = tx
+            .query_opt(
+                &format!("SELECT id FROM profiles WHERE workspace_id = $1 AND id = {RESOLVED_ID} FOR UPDATE"),
+                &[&ws.0, &id.0],
+            )
+            .await
+            .map_err(map_pg)?;
+        let Some(row) = found else {
+            return Ok(None);
+        };
+        let id: i64 = row.get(0);
+        let p: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&ws.0, &id];
+        let events_erased = tx
+            .execute(
+                "UPDATE events SET payload = NULL
+                 WHERE seq IN (SELECT seq FROM timeline WHERE workspace_id = $1 AND profile_id = $2)",
+                &p,
+            )
+            .await
+            .map_err(map_pg)? as usize;
+        let identities_removed = tx
+            .execute(
+                "DELETE FROM identities WHERE workspace_id = $1 AND profile_id = $2",
+                &p,
+            )
+            .await
+            .map_err(map_pg)? as usize;
+        for sql in [
+            "DELETE FROM timeline WHERE workspace_id = $1 AND profile_id = $2",
+            "DELETE FROM profile_search WHERE workspace_id = $1 AND profile_id = $2",
+            "DELETE FROM profile_redirects WHERE workspace_id = $1 AND new_id = $2",
+            "DELETE FROM profiles WHERE workspace_id = $1 AND id = $2",
+        ] {
+            tx.execute(sql, &p).await.map_err(map_pg)?;
+        }
+        tx.execute(
+            "INSERT INTO audit_log (workspace_id, at, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &audit.workspace_id.0,
+                &audit.at,
+                &audit.action,
+                &audit.subject,
+                &audit.detail,
+            ],
+        )
+        .await
+        .map_err(map_pg)?;
+        tx.commit().await.map_err(map_pg)?;
+        Ok(Some(Erasure {
+            events_erased,
+            identities_removed,
+        }))
+    }
+
+    async fn audit_log(&self, ws: WorkspaceId, limit: usize) -> StoreResult<Vec<AuditRecord>> {
+        let client = self.client().await?;
+        let rows = query_cached(
+            &client,
+            "SELECT at, action, subject, detail FROM audit_log WHERE workspace_id = $1 ORDER BY id DESC LIMIT $2",
+            &[&ws.0, &sql_limit(limit)],
+        )
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditRecord {
+                workspace_id: ws,
+                at: r.get(0),
+                action: r.get(1),
+                subject: r.get(2),
+                detail: r.get(3),
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upper_bound_of_a_prefix() {
+        assert_eq!(prefix_upper_bound("ada").as_deref(), Some("adb"));
+        assert_eq!(prefix_upper_bound("").as_deref(), None);
+        assert_eq!(prefix_upper_bound("a\u{D7FF}").as_deref(), Some("a\u{E000}"));
+        assert_eq!(
+            prefix_upper_bound("a\u{10FFFF}").as_deref(),
+            Some("b"),
+            "the last code point carries"
+        );
+        assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
+    }
+
+    #[test]
+    fn last_wins_keeps_first_position_and_last_value() {
+        let items = [(1, "a"), (2, "b"), (1, "c")];
+        let got: Vec<_> = last_wins(&items, |i| i.0).into_iter().copied().collect();
+        assert_eq!(got, vec![(1, "c"), (2, "b")]);
+    }
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quote_ident("relais_test_1"), "\"relais_test_1\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+}
