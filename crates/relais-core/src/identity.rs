@@ -55,7 +55,8 @@ pub fn is_valid_kind(kind: &str) -> bool {
 /// Normalises a value for its kind; `None` when it cannot be an identifier.
 pub fn normalise(kind: &str, value: &str) -> Option<String> {
     let v = value.trim();
-    if v.is_empty() || v.len() > 512 {
+    // NUL is refused: PostgreSQL text cannot hold it.
+    if v.is_empty() || v.len() > 512 || v.contains('\0') {
         return None;
     }
     match kind {

@@ -289,13 +289,26 @@ fn validate(
         ("anonymousId", &head.anonymous_id),
         ("previousId", &head.previous_id),
     ] {
-        if v.as_ref().is_some_and(|s| s.len() > MAX_ID_LEN) {
+        if v.as_ref()
+            .is_some_and(|s| s.len() > MAX_ID_LEN || s.contains('\0'))
+        {
             return err(
                 ErrorCode::InvalidField,
                 field,
-                format!("`{field}` is longer than {MAX_ID_LEN} characters"),
+                format!("`{field}` must be at most {MAX_ID_LEN} characters, without NUL"),
             );
         }
+    }
+    if head
+        .event
+        .as_deref()
+        .is_some_and(|e| e.len() > MAX_ID_LEN || e.contains('\0'))
+    {
+        return err(
+            ErrorCode::InvalidField,
+            "event",
+            format!("`event` must be at most {MAX_ID_LEN} characters, without NUL"),
+        );
     }
     let user_id = head.user_id.filter(|s| !s.is_empty());
     let anonymous_id = head.anonymous_id.filter(|s| !s.is_empty());
@@ -571,7 +584,8 @@ mod tests {
             {"type":"track","userId":"u","event":"X","timestamp":"soon"},
             {"type":"track","userId":{"a":1},"event":"X"},
             {"type":"alias","userId":"u"},
-            {"userId":"u"}
+            {"userId":"u"},
+            {"type":"track","userId":"a\u0000b","event":"X"}
             ]}"#,
         );
         assert_eq!(p.events.len(), 1);
@@ -590,6 +604,7 @@ mod tests {
                 (5, ErrorCode::InvalidField, "userId".into()),
                 (6, ErrorCode::MissingField, "previousId".into()),
                 (7, ErrorCode::MissingField, "type".into()),
+                (8, ErrorCode::InvalidField, "userId".into()),
             ]
         );
     }

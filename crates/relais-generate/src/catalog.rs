@@ -111,7 +111,6 @@ pub struct Product {
     pub sku: String,
     pub name: String,
     pub category: &'static str,
-    pub category_slug: &'static str,
     pub price_cents: i64,
 }
 
@@ -144,7 +143,6 @@ impl Catalog {
                     sku: format!("{}-{n:04}", slug[..3].to_ascii_uppercase()),
                     name: format!("{} {}", adjs[i % 5], nouns[i / 5]),
                     category: cat_name,
-                    category_slug: slug,
                     price_cents: euros * 100 + cents,
                 });
             }
@@ -175,6 +173,11 @@ impl Catalog {
 
     pub fn categories() -> usize {
         CATEGORIES.len()
+    }
+
+    /// Slug and display name of category `c`.
+    pub fn category(c: usize) -> (&'static str, &'static str) {
+        (CATEGORIES[c].0, CATEGORIES[c].1)
     }
 
     /// A product by popularity over the whole catalog.

@@ -1,11 +1,11 @@
 //! Online sessions on the web site or the app: views, cart, login, checkout.
 
-use crate::catalog::money;
+use crate::catalog::{money, Catalog};
 use crate::data::SHOP_URL;
 use crate::params::*;
 use crate::persona::company;
 use crate::sim::{Activity, Campaign, Line, Sim};
-use crate::time::{DAY, HOUR, MINUTE};
+use crate::time::{DAY, HOUR, MINUTE, SECOND};
 use serde_json::{json, Value};
 
 /// A page of the shop: (page name, path, title) — the app shows the same
@@ -32,9 +32,7 @@ impl Sim<'_> {
         };
         self.view(d, c, home);
         if self.rng.chance(CATEGORY_PAGE_CHANCE) {
-            let cat = self.p.favourite_categories[0];
-            let p = &self.cat.products[self.cat.pick_in(&mut self.rng, cat)];
-            let (slug, name) = (p.category_slug, p.category);
+            let (slug, name) = Catalog::category(self.rng.pick(&self.p.favourite_categories));
             self.wait(SECONDS_BETWEEN_VIEWS.0, SECONDS_BETWEEN_VIEWS.1);
             let props = json!({"category": name});
             self.view(
@@ -226,7 +224,7 @@ impl Sim<'_> {
         self.emit("track", Some("Order Completed"), self.channel(d), body);
         self.cart_mut(d).clear();
         if self.known {
-            let t = self.now + self.rng.range(30, 180) * 1000;
+            let t = self.now + self.rng.range(30 * SECOND, 180 * SECOND);
             self.schedule(
                 t,
                 Activity::OrderEmail {

@@ -292,7 +292,7 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> StoreResult<Vec<u32>> {
-        self.write(|c| migrate(c)).await
+        self.write(migrate).await
     }
 
     async fn create_workspace(&self, name: &str, now: i64) -> StoreResult<Workspace> {

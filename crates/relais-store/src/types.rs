@@ -160,9 +160,10 @@ pub struct MergeRecord {
 
 /// The effects of processing log entries up to `checkpoint`, committed in
 /// one transaction, applied in this order: timeline rows, identity links,
-/// merges (re-pointing identities, timeline and redirects of the loser to the
-/// winner, in list order), profile writes, deletion of merged profiles, and
-/// the checkpoint.
+/// merges in list order (each re-points the loser's identities, timeline and
+/// redirects to the winner, records a redirect loser → winner and deletes
+/// the loser's profile and search keys), profile writes, the checkpoint.
+/// A batch never writes a profile that one of its merges deleted.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProcessedBatch {
     pub checkpoint: i64,

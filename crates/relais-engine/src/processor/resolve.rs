@@ -298,7 +298,7 @@ impl State {
             seq: entry.seq,
             timestamp: ev.timestamp,
             kind: ev.kind.clone(),
-            name: name.and_then(Value::as_str).unwrap_or_default().to_owned(),
+            name: name.and_then(Value::as_str).unwrap_or_default().replace('\0', ""),
             channel: ev.channel.clone(),
         });
         Ok(())
