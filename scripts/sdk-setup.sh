@@ -9,7 +9,7 @@
 # * Node.js: tests/sdk/node/node_modules from the committed package-lock.json
 #   (`npm ci`) with the pinned @segment/analytics-node.
 #
-# Needs python3 (3.9+, with the venv module) and node 20+ with npm; on
+# Needs python3 (3.9+, with the venv module; RELAIS_SDK_PYTHON picks another) and node 20+ with npm; on
 # Debian/Ubuntu run as root it installs the missing python3-venv package
 # itself. Only PyPI and the npm registry are contacted. Safe to run any number
 # of times: each part is redone only when missing, broken or out of date.
@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV="$ROOT/target/sdk-venv"
 PY_REQS="$ROOT/tests/sdk/python/requirements.txt"
 NODE_DIR="$ROOT/tests/sdk/node"
-PYTHON="${PYTHON:-python3}"
+PYTHON="${RELAIS_SDK_PYTHON:-python3}"
 
 log() { echo "sdk-setup: $*" >&2; }
 
@@ -31,7 +31,7 @@ fingerprint() { cat "$@" | sha256sum | cut -d' ' -f1; }
 # --- Python ----------------------------------------------------------------
 setup_python() {
     if ! command -v "$PYTHON" >/dev/null 2>&1; then
-        log "python3 not found (set PYTHON=/path/to/python3.9+)"
+        log "python3 not found (or set RELAIS_SDK_PYTHON=/path/to/python3.9+)"
         return 1
     fi
     # Any interpreter change (or a moved/broken venv) means a fresh venv.
