@@ -9,10 +9,11 @@
 # * Node.js: tests/sdk/node/node_modules from the committed package-lock.json
 #   (`npm ci`) with the pinned @segment/analytics-node.
 #
-# Needs python3 (3.9+, with the venv module; RELAIS_SDK_PYTHON picks another) and node 20+ with npm; on
-# Debian/Ubuntu run as root it installs the missing python3-venv package
-# itself. Only PyPI and the npm registry are contacted. Safe to run any number
-# of times: each part is redone only when missing, broken or out of date.
+# Needs python3 3.9+ with its venv module (RELAIS_SDK_PYTHON=/path picks
+# another interpreter) and Node.js 20+ with npm; on Debian/Ubuntu run as root
+# it installs a missing python3-venv package itself. Only PyPI and the npm
+# registry are contacted. Safe to run any number of times: each part is
+# redone only when missing, broken or out of date.
 # Diagnostics go to stderr; exits 0 only if both SDKs are ready.
 
 set -uo pipefail
