@@ -10,6 +10,7 @@ pub mod identity;
 pub mod ids;
 pub mod message;
 pub mod profile;
+pub mod slim;
 pub mod time;
 
 pub use error::{Error, ErrorCode};

@@ -180,7 +180,7 @@ impl Worker {
                 if e.event.payload.is_empty() {
                     return None; // erased
                 }
-                serde_json::from_str(&e.event.payload)
+                relais_core::slim::parse(&e.event.payload)
                     .map_err(|err| tracing::warn!(seq = e.seq, error = %err, "unreadable payload skipped"))
                     .ok()
             })

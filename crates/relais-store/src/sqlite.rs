@@ -45,18 +45,21 @@ impl SqliteStore {
         migrate(&mut conn).map_err(map_err)
     }
 
+    /// Runs `f` on the writer connection. On a multi-threaded runtime the
+    /// call blocks in place (the runtime moves its other tasks elsewhere), so
+    /// batches are written without being copied into a `'static` closure.
     async fn write<R, F>(&self, f: F) -> StoreResult<R>
     where
-        R: Send + 'static,
-        F: FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<R>,
     {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let run = || {
+            let mut conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
             f(&mut conn).map_err(map_err)
-        })
-        .await
-        .map_err(|e| StoreError::Other(format!("sqlite writer task failed: {e}")))?
+        };
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(run),
+            _ => run(),
+        }
     }
 
     async fn read<R, F>(&self, f: F) -> StoreResult<R>
@@ -403,7 +406,6 @@ impl Store for SqliteStore {
     }
 
     async fn append_events(&self, events: &[NewEvent]) -> StoreResult<AppendOutcome> {
-        let events = events.to_vec();
         self.write(move |c| {
             let tx = c.transaction()?;
             let mut inserted = 0;
@@ -413,7 +415,7 @@ impl Store for SqliteStore {
                      (workspace_id, source_id, channel, message_id, kind, received_at, timestamp, payload)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )?;
-                for e in &events {
+                for e in events {
                     inserted += st.execute(params![
                         e.workspace_id.0,
                         e.source_id.0,
@@ -478,10 +480,9 @@ impl Store for SqliteStore {
     }
 
     async fn commit_processed(&self, batch: &ProcessedBatch) -> StoreResult<()> {
-        let batch = batch.clone();
         self.write(move |c| {
             let tx = c.transaction()?;
-            apply_processed(&tx, &batch)?;
+            apply_processed(&tx, batch)?;
             tx.commit()
         })
         .await

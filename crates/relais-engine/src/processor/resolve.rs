@@ -16,7 +16,7 @@ use relais_store::{
     TimelineRow,
 };
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 struct Entry {
     ws: WorkspaceId,
@@ -76,6 +76,7 @@ impl State {
         parsed: &[Option<Value>],
     ) -> Result<(), StoreError> {
         let mut wanted: Vec<IdentityKey> = Vec::new();
+        let mut asked: HashSet<IdentityKey> = HashSet::new();
         for (e, v) in batch.iter().zip(parsed) {
             let Some(v) = v else { continue };
             let ws = e.event.workspace_id;
@@ -86,7 +87,7 @@ impl State {
             }
             for id in ids {
                 let key = (ws, id);
-                if !self.ids.contains_key(&key) && !wanted.contains(&key) {
+                if !self.ids.contains_key(&key) && asked.insert(key.clone()) {
                     wanted.push(key);
                 }
             }
@@ -96,9 +97,10 @@ impl State {
         }
         let found = store.find_profiles(&wanted).await?;
         let mut profiles: Vec<(WorkspaceId, ProfileId)> = Vec::new();
+        let mut loading: HashSet<ProfileId> = HashSet::new();
         for (key, pid) in wanted.into_iter().zip(found) {
             if let Some(p) = pid {
-                if !self.profiles.contains_key(&p) && !profiles.contains(&(key.0, p)) {
+                if !self.profiles.contains_key(&p) && loading.insert(p) {
                     profiles.push((key.0, p));
                 }
             }

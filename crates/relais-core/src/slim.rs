@@ -1,0 +1,138 @@
+//! The part of a stored event that identity resolution and profile folding
+//! read, extracted without building a tree of the whole event.
+//!
+//! Events carry large `properties` and `context` objects (products, user
+//! agent, library, page…) that the processor never looks at. Parsing them
+//! into a `serde_json::Value` was the processor's largest cost; here they
+//! are skipped, and only the fields below are materialised, as a small
+//! `Value` with the same shape, so every reader of events works on either.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+#[derive(Deserialize)]
+struct Top<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<&'a RawValue>,
+    #[serde(rename = "userId", borrow, default)]
+    user_id: Option<&'a RawValue>,
+    #[serde(rename = "anonymousId", borrow, default)]
+    anonymous_id: Option<&'a RawValue>,
+    #[serde(rename = "previousId", borrow, default)]
+    previous_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    event: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    name: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    traits: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    context: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    properties: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Context<'a> {
+    #[serde(borrow, default)]
+    traits: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    timezone: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    locale: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Properties<'a> {
+    #[serde(borrow, default)]
+    channel: Option<&'a RawValue>,
+}
+
+/// Track events whose `properties.channel` the processor reads.
+const CONSENT_EVENTS: [&str; 2] = [
+    crate::profile::SUBSCRIBED_EVENT,
+    crate::profile::UNSUBSCRIBED_EVENT,
+];
+
+fn put(obj: &mut Map<String, Value>, key: &str, raw: Option<&RawValue>) -> serde_json::Result<()> {
+    if let Some(raw) = raw {
+        let v: Value = serde_json::from_str(raw.get())?;
+        if !v.is_null() {
+            obj.insert(key.to_owned(), v);
+        }
+    }
+    Ok(())
+}
+
+/// Parses `payload` into the slim event. Fields of an unexpected shape
+/// inside `context` or `properties` are ignored rather than failing the event.
+pub fn parse(payload: &str) -> serde_json::Result<Value> {
+    let top: Top = serde_json::from_str(payload)?;
+    let mut obj = Map::new();
+    put(&mut obj, "type", top.kind)?;
+    put(&mut obj, "userId", top.user_id)?;
+    put(&mut obj, "anonymousId", top.anonymous_id)?;
+    put(&mut obj, "previousId", top.previous_id)?;
+    put(&mut obj, "event", top.event)?;
+    put(&mut obj, "name", top.name)?;
+    put(&mut obj, "traits", top.traits)?;
+    if let Some(ctx) = top
+        .context
+        .and_then(|c| serde_json::from_str::<Context>(c.get()).ok())
+    {
+        let mut c = Map::new();
+        put(&mut c, "traits", ctx.traits)?;
+        put(&mut c, "timezone", ctx.timezone)?;
+        put(&mut c, "locale", ctx.locale)?;
+        obj.insert("context".into(), Value::Object(c));
+    }
+    let consent_event = obj
+        .get("event")
+        .and_then(Value::as_str)
+        .is_some_and(|e| CONSENT_EVENTS.contains(&e));
+    if consent_event {
+        if let Some(p) = top
+            .properties
+            .and_then(|p| serde_json::from_str::<Properties>(p.get()).ok())
+        {
+            let mut props = Map::new();
+            put(&mut props, "channel", p.channel)?;
+            obj.insert("properties".into(), Value::Object(props));
+        }
+    }
+    Ok(Value::Object(obj))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keeps_what_the_processor_reads_and_nothing_else() {
+        let full = json!({"type":"track","userId":42,"anonymousId":null,"event":"Unsubscribed",
+            "properties":{"channel":"email","products":[{"id":1}]},
+            "context":{"traits":{"email":"a@x.io"},"timezone":"Europe/Paris","library":{"name":"x"},"page":{"url":"u"}},
+            "integrations":{"All":true},"_metadata":{}});
+        let slim = parse(&full.to_string()).unwrap();
+        assert_eq!(
+            slim,
+            json!({"type":"track","userId":42,"event":"Unsubscribed","properties":{"channel":"email"},
+                "context":{"traits":{"email":"a@x.io"},"timezone":"Europe/Paris"}})
+        );
+    }
+
+    #[test]
+    fn odd_shapes_inside_context_and_properties_do_not_fail_the_event() {
+        let slim = parse(r#"{"type":"track","event":"X","context":"web","properties":[1]}"#).unwrap();
+        assert_eq!(slim, json!({"type":"track","event":"X"}));
+        let slim =
+            parse(r#"{"type":"identify","traits":{"name":"N"},"properties":{"channel":"sms"}}"#).unwrap();
+        assert!(
+            slim.get("properties").is_none(),
+            "only consent events keep properties.channel"
+        );
+        assert!(parse("\"x\"").is_err());
+    }
+}
