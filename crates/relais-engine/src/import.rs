@@ -80,7 +80,7 @@ impl Format {
     /// NDJSON unless the file name says CSV.
     pub fn guess(path: &Path, mapping: CsvMapping) -> Format {
         let name = path.to_string_lossy().to_lowercase();
-        if name.ends_with(".csv") || name.ends_with(".csv.gz") {
+        if name.ends_with(".csv") {
             Format::Csv(mapping)
         } else {
             Format::Ndjson
@@ -363,6 +363,55 @@ mod tests {
         assert!(csv_row_to_event(&header, "a,b", &m)
             .unwrap_err()
             .contains("2 fields"));
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_import_resumes_after_the_last_committed_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: DynStore =
+            std::sync::Arc::new(relais_store::sqlite::SqliteStore::open(&dir.path().join("r.db")).unwrap());
+        let creds = crate::admin::create_workspace(&store, "w", None, None)
+            .await
+            .unwrap();
+        let path = dir.path().join("events.ndjson");
+        let lines: Vec<String> = (0..5)
+            .map(|i| format!(r#"{{"type":"track","userId":"u","event":"E{i}"}}"#))
+            .collect();
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        // As if a first run had committed the first two lines and then died.
+        let offset = lines[0].len() + lines[1].len() + 2;
+        let saved = Progress {
+            fingerprint: fingerprint(&path).unwrap(),
+            offset: offset as u64,
+            line: 2,
+        };
+        std::fs::write(progress_path(&path), serde_json::to_vec(&saved).unwrap()).unwrap();
+        let opts = ImportOptions {
+            path: path.clone(),
+            format: Format::Ndjson,
+            workspace: creds.workspace.id,
+            source: creds.source.clone(),
+            batch_size: 2,
+            limits: Limits::default(),
+        };
+        let report = run(&store, &opts, |_, _| {}).await.unwrap();
+        assert_eq!(
+            (report.resumed_after_line, report.lines, report.imported),
+            (2, 3, 3)
+        );
+        let log = store.read_log(0, 10).await.unwrap();
+        let ids: Vec<_> = log
+            .iter()
+            .map(|e| e.event.message_id.rsplit('-').next().unwrap().to_owned())
+            .collect();
+        assert_eq!(ids, ["3", "4", "5"], "message ids carry the line numbers");
+        assert!(
+            !progress_path(&path).exists(),
+            "a finished import leaves no progress file"
+        );
+        // A full re-run from scratch adds only the two lines that were skipped.
+        let report = run(&store, &opts, |_, _| {}).await.unwrap();
+        assert_eq!((report.imported, report.duplicates), (2, 3));
     }
 
     #[test]
