@@ -28,7 +28,7 @@ else
   echo "!! Segment SDKs not installed: SDK tests are SKIPPED (reported as ignored)" >&2
 fi
 
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast
 
 # Benchmarks are not timed tests: check that they run and print figures.
 echo "== benchmark smoke run (figures meaningless in a debug build) =="

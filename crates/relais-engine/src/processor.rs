@@ -148,11 +148,12 @@ impl Worker {
                     let last = batch.last().expect("non-empty batch");
                     let lag_ms = relais_core::time::now_ms() - last.event.received_at;
                     self.checkpoint = last.seq;
-                    processed.send_replace(self.checkpoint);
+                    // Metrics first: whoever waits on `processed` may read them next.
                     counter!("relais_processed_events_total").increment(batch.len() as u64);
                     gauge!("relais_processed_seq").set(self.checkpoint as f64);
                     gauge!("relais_processing_lag_seconds").set(lag_ms.max(0) as f64 / 1000.0);
                     histogram!("relais_process_batch_seconds").record(started.elapsed().as_secs_f64());
+                    processed.send_replace(self.checkpoint);
                     if self.state.len() > self.cache_limit {
                         self.state.clear();
                     }

@@ -305,6 +305,8 @@ async fn serve(
         println!("First start: created the default workspace.");
         print_credentials(&c);
     }
+    // Install the metrics recorder before anything records.
+    relais_server::metrics_handle();
     let engine = Engine::start(store.clone(), file.engine).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
