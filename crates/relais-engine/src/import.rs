@@ -8,7 +8,7 @@
 
 use relais_core::message::{parse_event, Limits};
 use relais_core::{time::now_ms, WorkspaceId};
-use relais_store::{DynStore, Source, StoreError};
+use relais_store::{DynStore, Source};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -210,7 +210,7 @@ pub async fn run(
         if batch.len() >= opts.batch_size || (eof && !batch.is_empty()) {
             let events =
                 crate::ingest::to_log_events(opts.workspace, &opts.source, std::mem::take(&mut batch));
-            let outcome = append_with_retry(store, &events).await?;
+            let outcome = crate::ingest::append_with_retry(store, &events).await?;
             report.imported += outcome.inserted as u64;
             report.duplicates += outcome.duplicates as u64;
             let p = Progress {
@@ -228,24 +228,6 @@ pub async fn run(
     progress(total, total);
     let _ = std::fs::remove_file(&saved);
     Ok(report)
-}
-
-async fn append_with_retry(
-    store: &DynStore,
-    events: &[relais_store::NewEvent],
-) -> anyhow::Result<relais_store::AppendOutcome> {
-    let mut delay = std::time::Duration::from_millis(100);
-    for attempt in 0.. {
-        match store.append_events(events).await {
-            Err(StoreError::Unavailable(m)) if attempt < 8 => {
-                tracing::warn!(error = %m, "event log unavailable, retrying");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-            other => return Ok(other?),
-        }
-    }
-    unreachable!()
 }
 
 /// One CSV record (RFC 4180 quoting) on one line.

@@ -202,8 +202,9 @@ impl Writer {
 }
 
 /// Transient store failures (busy, I/O) are retried with backoff for about
-/// two seconds before the requests are failed (and so not acknowledged).
-async fn append_with_retry(
+/// two seconds before giving up (ingest then fails the requests, which are
+/// so not acknowledged; import stops with the error).
+pub async fn append_with_retry(
     store: &DynStore,
     events: &[NewEvent],
 ) -> Result<relais_store::AppendOutcome, StoreError> {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Server, WRITE_KEY};
+use common::Server;
 use serde_json::{json, Value};
 
 both_backends!(
@@ -58,12 +58,7 @@ async fn cart_across_phone_and_laptop_becomes_one_profile(s: Server) {
     assert_eq!(p["timezone"], "Europe/Paris");
     assert_eq!(p["channels"]["app"]["events"], 2);
     assert_eq!(p["channels"]["web"]["events"], 2);
-    let ids: Vec<String> = p["identities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| format!("{}:{}", i["type"].as_str().unwrap(), i["value"].as_str().unwrap()))
-        .collect();
+    let ids = common::identities(&p);
     for want in [
         "anonymous_id:phone-7",
         "anonymous_id:laptop-7",
@@ -284,7 +279,6 @@ async fn workspaces_are_isolated(s: Server) {
     assert!(found["profiles"].as_array().unwrap().is_empty());
     let (_, sources) = s.get_as(&admin2, "/api/v1/sources").await;
     assert_eq!(sources["sources"].as_array().unwrap().len(), 1);
-    let _ = WRITE_KEY;
 }
 
 async fn timeline_pages_and_filters(s: Server) {

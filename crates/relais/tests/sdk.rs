@@ -147,12 +147,7 @@ async fn check_journey(s: &Server, run: &str, library: &str) {
     );
     assert_eq!(p["event_count"], SENT, "{p}");
     assert_eq!(p["channels"]["web"]["events"], SENT, "{p}");
-    let ids: Vec<String> = p["identities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| format!("{}:{}", i["type"].as_str().unwrap(), i["value"].as_str().unwrap()))
-        .collect();
+    let ids = common::identities(&p);
     for want in [
         format!("user_id:{user}"),
         format!("anonymous_id:{anon}"),

@@ -213,6 +213,16 @@ fn unsafe_sigterm(pid: u32) {
     let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
 }
 
+/// A profile's identities as `type:value` strings.
+pub fn identities(profile: &Value) -> Vec<String> {
+    profile["identities"]
+        .as_array()
+        .expect("identities")
+        .iter()
+        .map(|i| format!("{}:{}", i["type"].as_str().unwrap(), i["value"].as_str().unwrap()))
+        .collect()
+}
+
 pub async fn wait_for<F: std::future::Future<Output = bool>>(mut f: impl FnMut() -> F, what: &str) {
     for _ in 0..200 {
         if f().await {
