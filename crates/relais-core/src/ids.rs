@@ -36,6 +36,7 @@ typed_id!(SourceId, "src");
 // A profile id is the log sequence number of the event that created the
 // profile: deterministic on replay, and "the oldest profile" is the smallest.
 typed_id!(ProfileId, "prof");
+typed_id!(SegmentId, "seg");
 
 #[cfg(test)]
 mod tests {

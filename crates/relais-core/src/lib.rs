@@ -14,4 +14,4 @@ pub mod slim;
 pub mod time;
 
 pub use error::{Error, ErrorCode};
-pub use ids::{ProfileId, SourceId, WorkspaceId};
+pub use ids::{ProfileId, SegmentId, SourceId, WorkspaceId};
