@@ -5,6 +5,7 @@
 //! document. The store, the engine and the HTTP layer all agree on these
 //! types, so the semantics of `DESIGN.md` live in exactly one place.
 
+pub mod computed;
 pub mod error;
 pub mod identity;
 pub mod ids;
