@@ -17,6 +17,9 @@ pub enum ErrorCode {
     InvalidField,
     MissingIdentity,
     InvalidType,
+    /// A segment condition or computed trait definition is wrong; the
+    /// message names the node (`and[1].where[0].op`).
+    InvalidCondition,
     EventTooLarge,
     BatchTooLarge,
     PayloadTooLarge,
@@ -40,6 +43,7 @@ impl ErrorCode {
             ErrorCode::InvalidField => "invalid_field",
             ErrorCode::MissingIdentity => "missing_identity",
             ErrorCode::InvalidType => "invalid_type",
+            ErrorCode::InvalidCondition => "invalid_condition",
             ErrorCode::EventTooLarge => "event_too_large",
             ErrorCode::BatchTooLarge => "batch_too_large",
             ErrorCode::PayloadTooLarge => "payload_too_large",

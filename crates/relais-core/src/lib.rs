@@ -5,10 +5,13 @@
 //! document. The store, the engine and the HTTP layer all agree on these
 //! types, so the semantics of `DESIGN.md` live in exactly one place.
 
+pub mod commerce;
 pub mod computed;
+pub mod condition;
 pub mod error;
 pub mod identity;
 pub mod ids;
+pub mod membership;
 pub mod message;
 pub mod profile;
 pub mod slim;

@@ -5,6 +5,7 @@
 //! ones `DESIGN.md` commits to: traits last-write-wins by event time, consent
 //! never unioned (an opt-out on either side survives a merge).
 
+use crate::commerce::CommerceState;
 use crate::identity::event_traits;
 use crate::message::MessageType;
 use serde::{Deserialize, Serialize};
@@ -112,7 +113,20 @@ pub struct ProfileState {
     pub sources: BTreeMap<String, Usage>,
     #[serde(default)]
     pub event_count: u64,
+    /// Cart, wishlist, orders… from the e-commerce track events.
+    #[serde(default)]
+    pub commerce: CommerceState,
+    /// Push tokens (`context.device.token`), most recent first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub push_tokens: Vec<String>,
+    /// Segment memberships, scheduled checks and live aggregates; kept by
+    /// the engine (a merge does not combine them here: the engine does).
+    #[serde(default, skip_serializing_if = "crate::membership::Membership::is_empty")]
+    pub membership: crate::membership::Membership,
 }
+
+/// Most push tokens kept per profile.
+pub const MAX_PUSH_TOKENS: usize = 10;
 
 /// Names of the track events that change consent (`properties.channel`).
 pub const SUBSCRIBED_EVENT: &str = "Subscribed";
@@ -122,6 +136,8 @@ impl ProfileState {
     /// Folds one event into the profile.
     pub fn apply(&mut self, f: &EventFacts<'_>) {
         let at = f.timestamp_ms;
+        // Whether this is the latest event of the profile (it may arrive late).
+        let latest = self.last_seen.is_none_or(|l| at >= l);
         self.event_count += 1;
         self.first_seen = Some(self.first_seen.map_or(at, |v| v.min(at)));
         self.last_seen = Some(self.last_seen.map_or(at, |v| v.max(at)));
@@ -165,8 +181,28 @@ impl ProfileState {
             if let (Some(status), Some(channel)) = (status, channel) {
                 self.set_consent(channel, status, f.source, at);
             }
+            if let Some(name) = name {
+                let properties = f.event.get("properties").unwrap_or(&Value::Null);
+                let device = f.event.pointer("/context/device");
+                let text = |k: &str| {
+                    device
+                        .and_then(|d| d.get(k))
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.is_empty())
+                };
+                let device = text("id").or_else(|| text("type"));
+                self.commerce.apply(name, properties, at, f.channel, device);
+            }
         }
         let ctx = f.event.get("context");
+        let token = ctx
+            .and_then(|c| c.pointer("/device/token"))
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 1024);
+        if let Some(token) = token {
+            self.record_push_token(token, latest);
+        }
         if let Some(tz) = ctx.and_then(|c| c.get("timezone")).and_then(Value::as_str) {
             if jiff::tz::TimeZone::get(tz).is_ok() {
                 set_stamped(&mut self.timezone, tz, at);
@@ -177,6 +213,22 @@ impl ProfileState {
                 set_stamped(&mut self.locale, locale, at);
             }
         }
+    }
+
+    /// Puts a token first if it comes with the latest event; a token of a
+    /// late (older) event goes last if unknown, else stays where it is.
+    fn record_push_token(&mut self, token: &str, latest: bool) {
+        let known = self.push_tokens.iter().position(|t| t == token);
+        match (known, latest) {
+            (Some(0), true) | (Some(_), false) => return,
+            (Some(i), true) => {
+                let t = self.push_tokens.remove(i);
+                self.push_tokens.insert(0, t);
+            }
+            (None, true) => self.push_tokens.insert(0, token.to_owned()),
+            (None, false) => self.push_tokens.push(token.to_owned()),
+        }
+        self.push_tokens.truncate(MAX_PUSH_TOKENS);
     }
 
     /// Sets a trait if `at` is not older than what set it before.
@@ -236,6 +288,19 @@ impl ProfileState {
                 set_stamped(mine, &t.value, t.at);
             }
         }
+        // Tokens of the profile seen last come first.
+        let (first, second) = if other.last_seen > self.last_seen {
+            (other.push_tokens, std::mem::take(&mut self.push_tokens))
+        } else {
+            (std::mem::take(&mut self.push_tokens), other.push_tokens)
+        };
+        for t in first.into_iter().chain(second) {
+            if !self.push_tokens.contains(&t) {
+                self.push_tokens.push(t);
+            }
+        }
+        self.push_tokens.truncate(MAX_PUSH_TOKENS);
+        self.commerce.absorb(other.commerce);
         self.first_seen = min_opt(self.first_seen, other.first_seen);
         self.last_seen = match (self.last_seen, other.last_seen) {
             (Some(a), Some(b)) => Some(a.max(b)),
@@ -390,5 +455,86 @@ mod tests {
         assert_eq!(a.first_seen, Some(50));
         assert_eq!(a.event_count, 3);
         assert_eq!(a.channels.len(), 2);
+    }
+
+    #[test]
+    fn commerce_events_fold_into_one_cart_across_devices_and_merges() {
+        let add = |product: &str, device: Value| {
+            json!({"type":"track","event":"Product Added",
+                "properties":{"product_id":product,"price":"10","quantity":2},
+                "context":{"device":device}})
+        };
+        let mut phone = ProfileState::default();
+        apply(
+            &mut phone,
+            100,
+            "app",
+            add("a", json!({"id":"dev-1","type":"ios"})),
+        );
+        let mut laptop = ProfileState::default();
+        apply(&mut laptop, 200, "web", add("b", json!({"type":"desktop"})));
+        assert_eq!(phone.commerce.cart.items[0].device.as_deref(), Some("dev-1"));
+        assert_eq!(laptop.commerce.cart.device.as_deref(), Some("desktop"));
+        // Identify and page events never touch the cart; neither do unknown names.
+        apply(
+            &mut laptop,
+            210,
+            "web",
+            json!({"type":"page","name":"Product Added"}),
+        );
+        apply(&mut laptop, 220, "web", json!({"type":"track","event":"Clicked"}));
+        assert_eq!(laptop.commerce.cart.items.len(), 1);
+        phone.absorb(laptop);
+        assert_eq!(phone.commerce.cart.items.len(), 2);
+        assert_eq!(phone.commerce.cart.value, 40.0);
+        assert_eq!(phone.commerce.cart.channel.as_deref(), Some("web"));
+        let done = json!({"type":"track","event":"Order Completed",
+            "properties":{"order_id":"o1","total":20,"products":[{"product_id":"a","quantity":2}]}});
+        apply(&mut phone, 300, "store", done);
+        assert_eq!(phone.commerce.cart.value, 20.0);
+        assert_eq!(phone.commerce.order_stats().order_count, 1);
+    }
+
+    #[test]
+    fn push_tokens_most_recent_first_deduplicated_and_bounded() {
+        let mut p = ProfileState::default();
+        let ev = |token: &str| json!({"type":"track","event":"Opened","context":{"device":{"token":token}}});
+        for i in 0..12 {
+            apply(&mut p, 100 + i, "app", ev(&format!("t{i}")));
+        }
+        assert_eq!(p.push_tokens.len(), MAX_PUSH_TOKENS);
+        assert_eq!(p.push_tokens[0], "t11");
+        apply(&mut p, 500, "app", ev("t5"));
+        assert_eq!(&p.push_tokens[..2], ["t5", "t11"]);
+        assert_eq!(p.push_tokens.iter().filter(|t| *t == "t5").count(), 1);
+        // A late event's token is not the newest.
+        apply(&mut p, 50, "app", ev("t9"));
+        assert_eq!(p.push_tokens[0], "t5");
+        apply(&mut p, 60, "app", ev("old"));
+        assert!(!p.push_tokens.contains(&"old".to_owned()), "older than all kept");
+        apply(&mut p, 600, "app", ev(" "));
+        assert_eq!(p.push_tokens[0], "t5");
+
+        let mut other = ProfileState::default();
+        apply(&mut other, 900, "app", ev("t-new"));
+        apply(&mut other, 901, "app", ev("t5"));
+        p.absorb(other);
+        assert_eq!(
+            &p.push_tokens[..3],
+            ["t5", "t-new", "t11"],
+            "the profile seen last first"
+        );
+        assert_eq!(p.push_tokens.len(), MAX_PUSH_TOKENS);
+    }
+
+    #[test]
+    fn profiles_stored_before_commerce_still_load() {
+        let old = json!({"user_id":"u1","traits":{"name":"A"},"event_count":3});
+        let p: ProfileState = serde_json::from_value(old).unwrap();
+        assert_eq!(p.commerce, CommerceState::default());
+        assert!(p.push_tokens.is_empty());
+        let stored = serde_json::to_value(&p).unwrap();
+        assert_eq!(stored["commerce"], json!({}));
+        assert!(stored.get("push_tokens").is_none());
     }
 }

@@ -6,7 +6,10 @@
 //! into a `serde_json::Value` was the processor's largest cost; here they
 //! are skipped, and only the fields below are materialised, as a small
 //! `Value` with the same shape, so every reader of events works on either.
+//! The exceptions are the events whose `properties` are read (e-commerce
+//! events, and those segment conditions look into): those keep them whole.
 
+use crate::commerce::COMMERCE_EVENTS;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -41,6 +44,18 @@ struct Context<'a> {
     timezone: Option<&'a RawValue>,
     #[serde(borrow, default)]
     locale: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    device: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Device<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    token: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -67,7 +82,18 @@ fn put(obj: &mut Map<String, Value>, key: &str, raw: Option<&RawValue>) -> serde
 
 /// Parses `payload` into the slim event. Fields of an unexpected shape
 /// inside `context` or `properties` are ignored rather than failing the event.
+///
+/// `properties` are kept in full (when an object) for the e-commerce events
+/// ([`crate::commerce::COMMERCE_EVENTS`]); of consent events only
+/// `properties.channel` is kept.
 pub fn parse(payload: &str) -> serde_json::Result<Value> {
+    parse_with(payload, &|_| false)
+}
+
+/// [`parse`], keeping `properties` in full also for every event name
+/// `keep_properties` accepts (the segment engine passes the names its
+/// conditions read properties of).
+pub fn parse_with(payload: &str, keep_properties: &dyn Fn(&str) -> bool) -> serde_json::Result<Value> {
     let top: Top = serde_json::from_str(payload)?;
     let mut obj = Map::new();
     put(&mut obj, "type", top.kind)?;
@@ -85,13 +111,31 @@ pub fn parse(payload: &str) -> serde_json::Result<Value> {
         put(&mut c, "traits", ctx.traits)?;
         put(&mut c, "timezone", ctx.timezone)?;
         put(&mut c, "locale", ctx.locale)?;
+        if let Some(d) = ctx
+            .device
+            .and_then(|d| serde_json::from_str::<Device>(d.get()).ok())
+        {
+            let mut device = Map::new();
+            put(&mut device, "id", d.id)?;
+            put(&mut device, "type", d.kind)?;
+            put(&mut device, "token", d.token)?;
+            if !device.is_empty() {
+                c.insert("device".into(), Value::Object(device));
+            }
+        }
         obj.insert("context".into(), Value::Object(c));
     }
-    let consent_event = obj
-        .get("event")
-        .and_then(Value::as_str)
-        .is_some_and(|e| CONSENT_EVENTS.contains(&e));
-    if consent_event {
+    let name = obj.get("event").and_then(Value::as_str);
+    let keep_all = name.is_some_and(|e| COMMERCE_EVENTS.contains(&e) || keep_properties(e));
+    let consent_event = name.is_some_and(|e| CONSENT_EVENTS.contains(&e));
+    if keep_all {
+        if let Some(p) = top.properties {
+            let props: Value = serde_json::from_str(p.get())?;
+            if props.is_object() {
+                obj.insert("properties".into(), props);
+            }
+        }
+    } else if consent_event {
         if let Some(p) = top
             .properties
             .and_then(|p| serde_json::from_str::<Properties>(p.get()).ok())
@@ -134,5 +178,56 @@ mod tests {
             "only consent events keep properties.channel"
         );
         assert!(parse("\"x\"").is_err());
+    }
+
+    #[test]
+    fn commerce_events_keep_their_properties_and_every_event_its_device() {
+        let full = json!({"type":"track","event":"Order Completed","userId":"u",
+            "properties":{"order_id":"o1","total":"12.5","products":[{"product_id":"p","quantity":2}]},
+            "context":{"device":{"id":"d1","type":"ios","token":"tok","model":"x","advertisingId":"ad"},
+                "os":{"name":"iOS"}}});
+        let slim = parse(&full.to_string()).unwrap();
+        assert_eq!(slim["properties"], full["properties"]);
+        assert_eq!(
+            slim["context"],
+            json!({"device":{"id":"d1","type":"ios","token":"tok"}})
+        );
+        for name in crate::commerce::COMMERCE_EVENTS {
+            let ev = json!({"type":"track","event":name,"properties":{"a":{"b":1}}});
+            assert_eq!(
+                parse(&ev.to_string()).unwrap()["properties"],
+                json!({"a":{"b":1}})
+            );
+        }
+        // A device of an odd shape, or one with none of the three fields, is left out.
+        let slim = parse(r#"{"type":"page","context":{"device":"phone","locale":"fr"}}"#).unwrap();
+        assert_eq!(slim["context"], json!({"locale":"fr"}));
+        let slim = parse(r#"{"type":"page","context":{"device":{"model":"x","id":null}}}"#).unwrap();
+        assert_eq!(slim["context"], json!({}));
+        // Properties that are not an object are not kept, even for commerce events.
+        let slim = parse(r#"{"type":"track","event":"Product Added","properties":"p"}"#).unwrap();
+        assert!(slim.get("properties").is_none());
+    }
+
+    #[test]
+    fn parse_with_keeps_properties_of_the_events_a_predicate_accepts() {
+        let keep = |name: &str| name == "Signed Up" || name == "Unsubscribed";
+        let ev = json!({"type":"track","event":"Signed Up","properties":{"plan":"gold","n":[1]}});
+        let slim = parse_with(&ev.to_string(), &keep).unwrap();
+        assert_eq!(slim["properties"], ev["properties"]);
+        assert!(parse(&ev.to_string()).unwrap().get("properties").is_none());
+        let other = json!({"type":"track","event":"Logged In","properties":{"plan":"gold"}});
+        assert!(parse_with(&other.to_string(), &keep)
+            .unwrap()
+            .get("properties")
+            .is_none());
+        // A consent event a condition reads keeps all its properties (channel included).
+        let consent = json!({"type":"track","event":"Unsubscribed","properties":{"channel":"sms","why":"x"}});
+        let slim = parse_with(&consent.to_string(), &keep).unwrap();
+        assert_eq!(slim["properties"], consent["properties"]);
+        assert_eq!(
+            parse(&consent.to_string()).unwrap()["properties"],
+            json!({"channel":"sms"})
+        );
     }
 }

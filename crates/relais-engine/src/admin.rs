@@ -84,6 +84,11 @@ pub async fn create_source(
             "channel {channel:?} must be a lower-case name such as web, app, store, call_centre, crm, server"
         )));
     }
+    if channel == crate::processor::INTERNAL_CHANNEL {
+        return Err(Error::invalid(format!(
+            "channel {channel:?} is reserved for the events Relais emits itself"
+        )));
+    }
     let source = store
         .create_source(ws, name, channel, now_ms())
         .await

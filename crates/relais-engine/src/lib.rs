@@ -11,12 +11,14 @@
 //! Nothing here knows HTTP: the server crate is a thin layer over these.
 
 pub mod admin;
+pub mod computed_traits;
 pub mod config;
 pub mod import;
 pub mod ingest;
 pub mod keys;
 pub mod processor;
 pub mod profiles;
+pub mod segments;
 
 pub use config::EngineConfig;
 

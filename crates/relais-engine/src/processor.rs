@@ -13,6 +13,9 @@
 //! past `profile_cache`.
 
 mod resolve;
+mod segmenting;
+
+pub use segmenting::{INTERNAL_CHANNEL, INTERNAL_SOURCE};
 
 use crate::EngineConfig;
 use metrics::{counter, gauge, histogram};
@@ -32,6 +35,8 @@ pub struct Pipeline {
 }
 
 enum Command {
+    /// Segment or computed trait definitions changed: reload them now.
+    Reload { reply: oneshot::Sender<()> },
     Erase {
         workspace: WorkspaceId,
         profile: ProfileId,
@@ -52,6 +57,14 @@ impl Pipeline {
         tokio::time::timeout(timeout, rx.wait_for(|p| *p >= seq))
             .await
             .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Makes the worker pick up changed definitions before its next batch.
+    pub async fn reload_definitions(&self) {
+        let (reply, answer) = oneshot::channel();
+        if self.commands.send(Command::Reload { reply }).await.is_ok() {
+            let _ = answer.await;
+        }
     }
 
     /// Erases a profile through the worker, so that no cached copy of it is
@@ -84,15 +97,19 @@ pub async fn spawn(
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<(Pipeline, tokio::task::JoinHandle<()>)> {
     let checkpoint = store.checkpoint().await?;
+    let registry = Arc::new(crate::segments::registry::Registry::load(&store).await?);
     let (processed_tx, processed) = watch::channel(checkpoint);
     let (commands, command_rx) = mpsc::channel(64);
     let worker = Worker {
         store,
         batch_size: config.process_batch.max(1),
         cache_limit: config.profile_cache.max(1_000),
-        state: resolve::State::new(config.identity_traits.clone()),
+        state: resolve::State::new(config.identity_traits.clone(), registry),
         sources: HashMap::new(),
+        internal: HashMap::new(),
         checkpoint,
+        last_reload: Instant::now(),
+        last_timers: Instant::now() - TIMER_POLL,
     };
     let handle = tokio::spawn(worker.run(processed_tx, command_rx, appended, shutdown));
     Ok((Pipeline { processed, commands }, handle))
@@ -104,8 +121,16 @@ struct Worker {
     cache_limit: usize,
     state: resolve::State,
     sources: HashMap<SourceId, Source>,
+    /// Per workspace, the source of Relais' own events.
+    internal: HashMap<WorkspaceId, SourceId>,
     checkpoint: i64,
+    last_reload: Instant,
+    last_timers: Instant,
 }
+
+/// How often due segment checks are looked for (they fire within this
+/// much of their time, plus the time to evaluate them).
+const TIMER_POLL: Duration = Duration::from_millis(100);
 
 /// How long the worker sleeps when idle before looking at the log again
 /// (another process, e.g. `relais import`, may have appended to it).
@@ -123,6 +148,10 @@ impl Worker {
             while let Ok(cmd) = commands.try_recv() {
                 self.handle(cmd).await;
             }
+            if let Err(e) = self.segment_housekeeping().await {
+                self.fault("evaluate segments", &e).await;
+                continue;
+            }
             let batch = match self.store.read_log(self.checkpoint, self.batch_size).await {
                 Ok(b) => b,
                 Err(e) => {
@@ -134,9 +163,12 @@ impl Worker {
                 if *shutdown.borrow() {
                     break;
                 }
+                if self.state.registry.backfilling().is_some() {
+                    continue; // backfill chunks run between log batches
+                }
                 tokio::select! {
                     _ = appended.notified() => {}
-                    _ = tokio::time::sleep(IDLE_POLL) => {}
+                    _ = tokio::time::sleep(self.idle_wait()) => {}
                     Some(cmd) = commands.recv() => self.handle(cmd).await,
                     _ = shutdown.changed() => {}
                 }
@@ -174,14 +206,38 @@ impl Worker {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 
+    /// Between log batches: definitions changed elsewhere, due checks, one
+    /// backfill chunk.
+    async fn segment_housekeeping(&mut self) -> Result<(), StoreError> {
+        if self.last_reload.elapsed() >= segmenting::RELOAD_EVERY {
+            self.last_reload = Instant::now();
+            self.reload_segments(false).await?;
+        }
+        self.internal_sources().await?;
+        if self.last_timers.elapsed() >= TIMER_POLL {
+            if !self.fire_timers().await? {
+                self.last_timers = Instant::now();
+            }
+        }
+        self.backfill_step().await?;
+        Ok(())
+    }
+
+    /// How long to sleep when the log is drained.
+    fn idle_wait(&self) -> Duration {
+        IDLE_POLL.min(TIMER_POLL)
+    }
+
     async fn process(&mut self, batch: &[LogEvent]) -> Result<(), StoreError> {
+        let registry = self.state.registry.clone();
+        let keep = |name: &str| registry.keeps_properties(name);
         let parsed: Vec<Option<serde_json::Value>> = batch
             .iter()
             .map(|e| {
                 if e.event.payload.is_empty() {
                     return None; // erased
                 }
-                relais_core::slim::parse(&e.event.payload)
+                relais_core::slim::parse_with(&e.event.payload, &keep)
                     .map_err(|err| tracing::warn!(seq = e.seq, error = %err, "unreadable payload skipped"))
                     .ok()
             })
@@ -194,14 +250,19 @@ impl Worker {
         };
         for (entry, value) in batch.iter().zip(&parsed) {
             let Some(value) = value else { continue };
-            let source = self
-                .sources
-                .get(&entry.event.source_id)
-                .map_or("unknown", |s| s.name.as_str());
+            let source = self.sources.get(&entry.event.source_id);
+            if source.is_some_and(|s| s.name == INTERNAL_SOURCE && s.channel == INTERNAL_CHANNEL) {
+                self.state.apply_internal(&self.store, entry, value).await?;
+                continue;
+            }
+            let source = source.map_or("unknown", |s| s.name.as_str());
             self.state
                 .apply(&self.store, entry, value, source, &mut out)
                 .await?;
         }
+        let now = relais_core::time::now_ms();
+        self.state
+            .evaluate_touched(segmenting::Cause::Event, now, &self.internal, &mut out);
         self.state.drain_dirty(&mut out);
         self.store.commit_processed(&out).await?;
         self.state.committed();
@@ -222,6 +283,12 @@ impl Worker {
 
     async fn handle(&mut self, cmd: Command) {
         match cmd {
+            Command::Reload { reply } => {
+                if let Err(e) = self.reload_segments(true).await {
+                    tracing::error!(error = %e, "could not reload segment definitions; retrying on the next poll");
+                }
+                let _ = reply.send(());
+            }
             Command::Erase {
                 workspace,
                 profile,

@@ -4,7 +4,7 @@ use crate::Engine;
 use relais_core::identity::{Identity, EMAIL, PHONE, USER_ID};
 use relais_core::profile::{ConsentStatus, ProfileState, Usage};
 use relais_core::time::{format_ms, now_ms};
-use relais_core::{Error, ErrorCode, ProfileId, SourceId, WorkspaceId};
+use relais_core::{Error, ErrorCode, ProfileId, SegmentId, SourceId, WorkspaceId};
 use relais_store::{AuditRecord, MergeRecord, StoredProfile, TimelineQuery};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -57,6 +57,12 @@ pub struct ProfileView {
     pub channels: BTreeMap<String, UsageView>,
     /// Sources the events came from, by source name.
     pub sources: BTreeMap<String, UsageView>,
+    /// Built-in and user-defined computed traits, as of now.
+    pub computed: Map<String, Value>,
+    /// Cart, wishlist, recent orders, recently viewed, coupons (times in ms).
+    pub commerce: Value,
+    /// Segments the profile is in now.
+    pub segments: Vec<crate::segments::MembershipView>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -168,7 +174,7 @@ async fn load(
     Ok((stored, state))
 }
 
-fn identity_views(ids: Vec<Identity>) -> Vec<IdentityView> {
+pub fn identity_views(ids: Vec<Identity>) -> Vec<IdentityView> {
     ids.into_iter()
         .map(|i| IdentityView {
             kind: i.kind,
@@ -180,11 +186,86 @@ fn identity_views(ids: Vec<Identity>) -> Vec<IdentityView> {
 pub async fn get(engine: &Engine, ws: WorkspaceId, id: ProfileId) -> Result<ProfileView, Error> {
     let (stored, state) = load(engine, ws, id).await?;
     let identities = engine.store.profile_identities(ws, stored.id).await?;
-    Ok(view(&stored, state, identity_views(identities)))
+    let now = now_ms();
+    let mut computed = relais_core::computed::all_builtin(&state, now);
+    computed.extend(user_computed(engine, ws, stored.id, &state, now).await?);
+    let names: HashMap<SegmentId, String> = engine
+        .store
+        .list_segments(Some(ws))
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    let segments = state
+        .membership
+        .segments
+        .iter()
+        .filter_map(|(id, at)| {
+            names.get(id).map(|n| crate::segments::MembershipView {
+                segment_id: id.to_string(),
+                name: Some(n.clone()),
+                entered_at: format_ms(*at),
+            })
+        })
+        .collect();
+    let c = &state.commerce;
+    let commerce = serde_json::json!({
+        "cart": c.cart,
+        "wishlist": c.wishlist,
+        "orders": c.orders,
+        "recently_viewed": c.recently_viewed,
+        "coupons": c.coupons,
+    });
+    let mut v = view(&stored, state, identity_views(identities));
+    v.computed = computed;
+    v.commerce = commerce;
+    v.segments = segments;
+    Ok(v)
+}
+
+/// User-defined computed traits: from the profile's live aggregate, or
+/// from its history when the processor has not built that aggregate yet.
+async fn user_computed(
+    engine: &Engine,
+    ws: WorkspaceId,
+    id: ProfileId,
+    state: &ProfileState,
+    now: i64,
+) -> Result<Map<String, Value>, Error> {
+    let mut out = Map::new();
+    for rec in engine.store.list_computed_traits(Some(ws)).await? {
+        let def = serde_json::from_str::<Value>(&rec.definition)
+            .ok()
+            .and_then(|v| relais_core::condition::parse_computed(&v).ok());
+        let Some(def) = def else { continue };
+        let value = match state.membership.aggregates.get(def.spec().key()) {
+            Some(agg) => def.value(Some(agg), now),
+            None => {
+                let names = [def.spec().event().to_owned()];
+                let rows = engine.store.profile_history(ws, &[id], Some(&names)).await?;
+                let past = crate::segments::preview::group_history(rows).remove(&id).unwrap_or_default();
+                let events: Vec<relais_core::condition::HistEvent> = past
+                    .iter()
+                    .map(|e| relais_core::condition::HistEvent {
+                        name: &e.name,
+                        timestamp: e.timestamp,
+                        channel: &e.channel,
+                        properties: &e.properties,
+                    })
+                    .collect();
+                def.reference_value(&events, now)
+            }
+        };
+        out.insert(rec.name, value.unwrap_or(Value::Null));
+    }
+    Ok(out)
 }
 
 fn view(stored: &StoredProfile, state: ProfileState, identities: Vec<IdentityView>) -> ProfileView {
     ProfileView {
+        computed: Map::new(),
+        commerce: Value::Null,
+        segments: Vec::new(),
         id: stored.id.to_string(),
         identities,
         traits: state.visible_traits(),

@@ -41,7 +41,7 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 
 /// `?wait=<ms>`: wait until everything ingested before this request is
 /// processed (for scripts and tests; never needed in steady state).
-async fn wait_if_asked(state: &AppState, wait_ms: Option<u64>) -> ApiResult<()> {
+pub(crate) async fn wait_if_asked(state: &AppState, wait_ms: Option<u64>) -> ApiResult<()> {
     let Some(ms) = wait_ms else { return Ok(()) };
     let head = state.engine.store.log_head().await?;
     let timeout = Duration::from_millis(ms).min(MAX_WAIT);

@@ -7,6 +7,7 @@ pub mod api;
 pub mod error;
 pub mod openapi;
 pub mod ops;
+pub mod segments_api;
 pub mod tracking;
 
 use axum::extract::DefaultBodyLimit;
@@ -84,7 +85,28 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/api/v1/profiles/{reference}/events", get(api::profile_events))
         .route("/api/v1/profiles/{reference}/export", get(api::export_profile))
         .route("/api/v1/sources", get(api::list_sources).post(api::create_source))
-        .route("/api/v1/pipeline", get(api::pipeline));
+        .route("/api/v1/pipeline", get(api::pipeline))
+        .route(
+            "/api/v1/profiles/{reference}/segments",
+            get(segments_api::profile_segments),
+        )
+        .route(
+            "/api/v1/segments",
+            get(segments_api::list_segments).post(segments_api::create_segment),
+        )
+        .route("/api/v1/segments/preview", post(segments_api::preview_segment))
+        .route(
+            "/api/v1/segments/{id}",
+            get(segments_api::get_segment)
+                .put(segments_api::update_segment)
+                .delete(segments_api::delete_segment),
+        )
+        .route("/api/v1/segments/{id}/members", get(segments_api::segment_members))
+        .route("/api/v1/computed-traits", get(segments_api::list_computed_traits))
+        .route(
+            "/api/v1/computed-traits/{name}",
+            axum::routing::put(segments_api::put_computed_trait).delete(segments_api::delete_computed_trait),
+        );
 
     Router::new()
         .merge(tracking)

@@ -1,11 +1,16 @@
 //! The store conformance suite: what every engine must do, run unchanged
 //! against SQLite and PostgreSQL (`tests/conformance_*.rs`).
 //!
-//! Each case takes a fresh, migrated, empty store. Add a case here and to
-//! the list in [`conformance_suite!`] and both engines are held to it.
+//! Each case takes a fresh, migrated, empty store. Add a case here (or in a
+//! submodule: segments are in `conformance/segments.rs`) and to the list in
+//! [`conformance_suite!`] and both engines are held to it.
 
 use crate::*;
 use relais_core::identity::Identity;
+
+mod segments;
+
+pub use segments::*;
 
 /// Expands to one `#[tokio::test]` per case. `$make` is an async expression
 /// yielding a fresh store (`Arc<dyn Store>` or anything that derefs to one);
@@ -22,7 +27,19 @@ macro_rules! conformance_suite {
             merges_repoint_identities_timeline_and_ids,
             search_by_identity_and_name_prefix,
             erase_removes_personal_data_and_keeps_audit,
-            workspaces_are_isolated
+            workspaces_are_isolated,
+            segment_crud_and_name_conflicts,
+            memberships_enter_exit_and_history,
+            repeated_membership_changes_in_one_batch,
+            segment_members_page_by_profile_id,
+            segment_deletion_drops_members_and_late_changes,
+            merges_move_segment_history_and_drop_loser_memberships,
+            erase_removes_memberships_history_and_timer,
+            timers_upsert_delete_and_come_due,
+            backfill_progress_applies_to_its_version_only,
+            profile_history_filters_names_in_profile_and_seq_order,
+            profile_ids_page_over_existing_profiles,
+            computed_traits_upsert_list_and_delete
         );
     };
     (@cases $attrs:tt $make:expr; $($case:ident),* $(,)?) => {
@@ -248,6 +265,7 @@ pub async fn commit_processed_and_read_back(store: &dyn Store) {
         ],
         merges: vec![],
         profiles: vec![profile(ws, p, r#"{"v":1}"#, Some(vec!["ada"]))],
+        ..Default::default()
     };
     store.commit_processed(&batch).await.unwrap();
     assert_eq!(store.checkpoint().await.unwrap(), seqs[3]);
@@ -342,6 +360,7 @@ pub async fn merges_repoint_identities_timeline_and_ids(store: &dyn Store) {
                 profile(ws, young, "{}", Some(vec!["young"])),
                 profile(ws, third, "{}", None),
             ],
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -10,14 +10,16 @@
 
 pub mod conformance;
 pub mod postgres;
+mod segment_types;
 pub mod sqlite;
 mod types;
 
+pub use segment_types::*;
 pub use types::*;
 
 use async_trait::async_trait;
 use relais_core::identity::Identity;
-use relais_core::{ProfileId, SourceId, WorkspaceId};
+use relais_core::{ProfileId, SegmentId, SourceId, WorkspaceId};
 use std::sync::Arc;
 
 /// Errors a store reports. `Unavailable` is transient (retry later);
@@ -138,6 +140,100 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditRecord,
     ) -> StoreResult<Option<Erasure>>;
     async fn audit_log(&self, ws: WorkspaceId, limit: usize) -> StoreResult<Vec<AuditRecord>>;
+
+    // ---- segments ------------------------------------------------------------
+    // Definitions are written by the API; memberships, timers and backfill
+    // progress only by the processor, through `commit_processed`.
+
+    /// A new segment: version 1, backfilling. `Conflict` when the workspace
+    /// already has a segment of that name.
+    async fn create_segment(
+        &self,
+        ws: WorkspaceId,
+        name: &str,
+        description: &str,
+        definition: &str,
+        now: i64,
+    ) -> StoreResult<SegmentRecord>;
+    /// Renames, re-describes and/or redefines a segment; `None` when there
+    /// is no such segment. A new `definition` bumps the version and restarts
+    /// the backfill (status backfilling, cursor and done 0; the last total
+    /// stays as an estimate); name and description alone change neither.
+    /// `Conflict` when another segment of the workspace has that name.
+    async fn update_segment(
+        &self,
+        ws: WorkspaceId,
+        id: SegmentId,
+        name: &str,
+        description: &str,
+        definition: &str,
+        now: i64,
+    ) -> StoreResult<Option<SegmentRecord>>;
+    /// Removes the segment and its members (their history stays); `false`
+    /// when there was no such segment.
+    async fn delete_segment(&self, ws: WorkspaceId, id: SegmentId) -> StoreResult<bool>;
+    async fn get_segment(&self, ws: WorkspaceId, id: SegmentId) -> StoreResult<Option<SegmentRecord>>;
+    /// The segments of one workspace, or of all (`None`: what the processor
+    /// loads), by id.
+    async fn list_segments(&self, ws: Option<WorkspaceId>) -> StoreResult<Vec<SegmentRecord>>;
+    async fn segment_size(&self, ws: WorkspaceId, id: SegmentId) -> StoreResult<i64>;
+    /// Members by profile id, ascending, after `after` (keyset pagination).
+    async fn segment_members(
+        &self,
+        ws: WorkspaceId,
+        id: SegmentId,
+        after: Option<ProfileId>,
+        limit: usize,
+    ) -> StoreResult<Vec<Member>>;
+    /// The segments the profile is in, with when it entered each, by segment
+    /// id. Takes the profile's current id (merged ids are not followed).
+    async fn profile_segments(
+        &self,
+        ws: WorkspaceId,
+        profile: ProfileId,
+    ) -> StoreResult<Vec<(SegmentId, i64)>>;
+    /// The profile's membership changes, newest first.
+    async fn segment_history(
+        &self,
+        ws: WorkspaceId,
+        profile: ProfileId,
+        limit: usize,
+    ) -> StoreResult<Vec<MembershipChange>>;
+    /// Ids of existing profiles (not merged away, not erased) greater than
+    /// `after`, ascending: the walk of a backfill.
+    async fn profile_ids(
+        &self,
+        ws: WorkspaceId,
+        after: ProfileId,
+        limit: usize,
+    ) -> StoreResult<Vec<ProfileId>>;
+    async fn count_profiles(&self, ws: WorkspaceId) -> StoreResult<i64>;
+    /// The timeline rows of `profiles` (only those named in `names`, when
+    /// given) with their payloads, ordered by (profile, seq), in one query:
+    /// segment evaluation reads a chunk of about a thousand profiles at once.
+    async fn profile_history(
+        &self,
+        ws: WorkspaceId,
+        profiles: &[ProfileId],
+        names: Option<&[String]>,
+    ) -> StoreResult<Vec<HistoryRow>>;
+    /// Timers due at or before `now`, soonest first, at most `limit`.
+    async fn due_timers(&self, now: i64, limit: usize) -> StoreResult<Vec<DueTimer>>;
+    /// When the soonest timer is due.
+    async fn next_timer(&self) -> StoreResult<Option<i64>>;
+
+    // ---- computed traits -----------------------------------------------------
+    /// Creates or replaces a definition (a replaced one keeps its `created_at`).
+    async fn put_computed_trait(
+        &self,
+        ws: WorkspaceId,
+        name: &str,
+        definition: &str,
+        now: i64,
+    ) -> StoreResult<ComputedTraitRecord>;
+    /// One workspace's, or all (`None`), by workspace then name.
+    async fn list_computed_traits(&self, ws: Option<WorkspaceId>) -> StoreResult<Vec<ComputedTraitRecord>>;
+    async fn delete_computed_trait(&self, ws: WorkspaceId, name: &str) -> StoreResult<bool>;
 }
 
 pub type DynStore = Arc<dyn Store>;

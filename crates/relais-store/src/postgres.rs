@@ -10,36 +10,34 @@
 //!   advisory lock from before it draws its numbers until it commits, so
 //!   sequence numbers become visible strictly in order, across nodes.
 //! * **Batches.** The hot paths (appends, timeline rows, identity links,
-//!   profile writes) send whole batches as arrays and insert them with one
-//!   `UNNEST` statement each, instead of one statement per row.
+//!   profile writes, segment memberships, timers) send whole batches as
+//!   arrays and insert them with one `UNNEST` statement each, instead of one
+//!   statement per row.
+//! * **Segments.** The processor's commit locks the segments it touches
+//!   before anything else, so an API deleting or editing one meanwhile
+//!   waits for it (see `commit::lock_segments`).
+//!
+//! Connecting and migrating are in `postgres/setup.rs`, error mapping in
+//! `postgres/errors.rs`, the processor's commit in `postgres/commit.rs`,
+//! the segment methods in `postgres/segments.rs`.
 
 use crate::*;
 use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use relais_core::identity::Identity;
+use relais_core::SegmentId;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio_postgres::{NoTls, Row};
 
 mod commit;
+mod errors;
+mod segments;
+mod setup;
 
 use commit::apply_processed;
-
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
-
-/// Connections per node.
-const POOL_SIZE: usize = 16;
-/// How long a request waits for a free connection before `Unavailable`.
-const POOL_WAIT: Duration = Duration::from_secs(10);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Advisory lock held while migrating (one key for the whole database:
-/// migrations are rare and short, and the schema may not exist yet).
-const MIGRATION_LOCK: i64 = 0x5245_4c41_4953_0001; // "RELAIS" 0001
-/// High half of the advisory lock key that orders appends; the low half is
-/// the OID of the `events` table, so deployments in different schemas of
-/// one database do not serialise each other's appends.
-const APPEND_LOCK_CLASS: i64 = 0x5245_4c41; // "RELA"
+use errors::{map_pg, map_pool};
+pub use setup::drop_schema;
 
 pub struct PgStore {
     pool: Pool,
@@ -48,189 +46,8 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// Builds the pool, runs migrations and returns the store. With `schema`,
-    /// every connection works in that schema (created if missing) instead of
-    /// the server's default `search_path`.
-    pub async fn connect(url: &str, schema: Option<&str>) -> anyhow::Result<PgStore> {
-        let mut pg: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| anyhow::anyhow!("invalid PostgreSQL URL: {e}"))?;
-        if pg.get_connect_timeout().is_none() {
-            pg.connect_timeout(CONNECT_TIMEOUT);
-        }
-        if pg.get_application_name().is_none() {
-            pg.application_name("relais");
-        }
-        let manager = Manager::from_config(
-            pg,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let mut builder = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(POOL_WAIT))
-            .create_timeout(Some(CONNECT_TIMEOUT + Duration::from_secs(5)))
-            .recycle_timeout(Some(Duration::from_secs(5)));
-        if let Some(schema) = schema {
-            anyhow::ensure!(
-                !schema.is_empty() && !schema.contains('\0'),
-                "invalid schema name {schema:?}"
-            );
-            let set = format!("SET search_path TO {}", quote_ident(schema));
-            builder = builder.post_create(Hook::async_fn(move |client, _| {
-                let set = set.clone();
-                Box::pin(async move { client.batch_execute(&set).await.map_err(HookError::Backend) })
-            }));
-        }
-        let pool = builder
-            .build()
-            .map_err(|e| anyhow::anyhow!("cannot build the PostgreSQL pool: {e}"))?;
-        let mut store = PgStore {
-            pool,
-            schema: schema.map(str::to_owned),
-            append_lock: 0,
-        };
-        let applied = store.run_migrations().await?;
-        if !applied.is_empty() {
-            tracing::info!(?applied, schema = ?store.schema, "postgres migrations applied");
-        }
-        let client = store.client().await?;
-        let oid: i64 = client
-            .query_one("SELECT 'events'::regclass::oid::bigint", &[])
-            .await
-            .map_err(map_pg)?
-            .get(0);
-        store.append_lock = (APPEND_LOCK_CLASS << 32) | oid;
-        Ok(store)
-    }
-
     async fn client(&self) -> StoreResult<deadpool_postgres::Client> {
         self.pool.get().await.map_err(map_pool)
-    }
-
-    async fn run_migrations(&self) -> StoreResult<Vec<u32>> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(map_pg)?;
-        // Two nodes starting at once: the second waits here, then finds the
-        // work done.
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-            .await
-            .map_err(map_pg)?;
-        if let Some(schema) = &self.schema {
-            tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema)))
-                .await
-                .map_err(map_pg)?;
-        }
-        tx.batch_execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
-        )
-        .await
-        .map_err(map_pg)?;
-        let mut applied = Vec::new();
-        for (version, sql) in MIGRATIONS {
-            let v = *version as i32;
-            let done: bool = tx
-                .query_one(
-                    "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)",
-                    &[&v],
-                )
-                .await
-                .map_err(map_pg)?
-                .get(0);
-            if !done {
-                tx.batch_execute(sql).await.map_err(map_pg)?;
-                tx.execute(
-                    "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-                    &[&v, &relais_core::time::now_ms()],
-                )
-                .await
-                .map_err(map_pg)?;
-                applied.push(*version);
-            }
-        }
-        tx.commit().await.map_err(map_pg)?;
-        Ok(applied)
-    }
-}
-
-/// Drops a schema and everything in it (test clean-up).
-pub async fn drop_schema(url: &str, schema: &str) -> anyhow::Result<()> {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await?;
-    let task = tokio::spawn(conn);
-    client
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", quote_ident(schema)))
-        .await?;
-    drop(client);
-    let _ = task.await;
-    Ok(())
-}
-
-/// `"name"`, with embedded quotes doubled.
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// The error with its cause: tokio-postgres' own message is only the kind
-/// ("db error", "error connecting to server").
-fn describe(e: &tokio_postgres::Error) -> String {
-    if let Some(db) = e.as_db_error() {
-        return db.to_string();
-    }
-    match std::error::Error::source(e) {
-        Some(cause) => format!("{e}: {cause}"),
-        None => e.to_string(),
-    }
-}
-
-fn map_pg(e: tokio_postgres::Error) -> StoreError {
-    let msg = describe(&e);
-    if let Some(code) = e.code() {
-        let c = code.code();
-        return if c.starts_with("23") {
-            // Integrity constraint violations (unique, foreign key, …), as
-            // SQLite's SQLITE_CONSTRAINT.
-            StoreError::Conflict(msg)
-        } else if c.starts_with("08") // connection exception
-            || c.starts_with("53") // insufficient resources
-            || c.starts_with("57") // operator intervention: shutdown, cancel
-            || c.starts_with("58") // system (I/O) error
-            || c == "40001" // serialization failure
-            || c == "40P01" // deadlock detected
-            || c == "55P03"
-        // lock not available
-        {
-            StoreError::Unavailable(msg)
-        } else {
-            StoreError::Other(msg)
-        };
-    }
-    let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
-    let kind = e.to_string();
-    if e.is_closed()
-        || io
-        || kind.starts_with("error connecting")
-        || kind.starts_with("timeout")
-        || kind.starts_with("error communicating")
-        || kind.starts_with("connection closed")
-    {
-        StoreError::Unavailable(msg)
-    } else {
-        StoreError::Other(msg)
-    }
-}
-
-fn map_pool(e: PoolError) -> StoreError {
-    match e {
-        PoolError::Backend(e) => match map_pg(e) {
-            StoreError::Other(m) => StoreError::Other(format!("cannot connect: {m}")),
-            other => other,
-        },
-        PoolError::PostCreateHook(HookError::Backend(e)) => map_pg(e),
-        PoolError::NoRuntimeSpecified => StoreError::Other(e.to_string()),
-        other => StoreError::Unavailable(other.to_string()),
     }
 }
 
@@ -554,6 +371,13 @@ impl Store for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(map_pg)?;
         apply_processed(&tx, batch).await?;
+        if !batch.emitted.is_empty() {
+            // Emitted events draw log seqs: in order with appends, like them.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&self.append_lock])
+                .await
+                .map_err(map_pg)?;
+            commit::append_emitted(&tx, &batch.emitted).await?;
+        }
         tx.commit().await.map_err(map_pg)
     }
 
@@ -831,6 +655,9 @@ impl Store for PgStore {
             "DELETE FROM profile_search WHERE workspace_id = $1 AND profile_id = $2",
             "DELETE FROM profile_redirects WHERE workspace_id = $1 AND new_id = $2",
             "DELETE FROM profiles WHERE workspace_id = $1 AND id = $2",
+            "DELETE FROM segment_members WHERE workspace_id = $1 AND profile_id = $2",
+            "DELETE FROM segment_history WHERE workspace_id = $1 AND profile_id = $2",
+            "DELETE FROM profile_timers WHERE workspace_id = $1 AND profile_id = $2",
         ] {
             tx.execute(sql, &p).await.map_err(map_pg)?;
         }
@@ -871,6 +698,120 @@ impl Store for PgStore {
                 detail: r.get(3),
             })
             .collect())
+    }
+
+    async fn create_segment(
+        &self,
+        ws: WorkspaceId,
+        name: &str,
+        description: &str,
+        definition: &str,
+        now: i64,
+    ) -> StoreResult<SegmentRecord> {
+        segments::create_segment(self, ws, name, description, definition, now).await
+    }
+
+    async fn update_segment(
+        &self,
+        ws: WorkspaceId,
+        id: SegmentId,
+        name: &str,
+        description: &str,
+        definition: &str,
+        now: i64,
+    ) -> StoreResult<Option<SegmentRecord>> {
+        segments::update_segment(self, ws, id, name, description, definition, now).await
+    }
+
+    async fn delete_segment(&self, ws: WorkspaceId, id: SegmentId) -> StoreResult<bool> {
+        segments::delete_segment(self, ws, id).await
+    }
+
+    async fn get_segment(&self, ws: WorkspaceId, id: SegmentId) -> StoreResult<Option<SegmentRecord>> {
+        segments::get_segment(self, ws, id).await
+    }
+
+    async fn list_segments(&self, ws: Option<WorkspaceId>) -> StoreResult<Vec<SegmentRecord>> {
+        segments::list_segments(self, ws).await
+    }
+
+    async fn segment_size(&self, ws: WorkspaceId, id: SegmentId) -> StoreResult<i64> {
+        segments::segment_size(self, ws, id).await
+    }
+
+    async fn segment_members(
+        &self,
+        ws: WorkspaceId,
+        id: SegmentId,
+        after: Option<ProfileId>,
+        limit: usize,
+    ) -> StoreResult<Vec<Member>> {
+        segments::segment_members(self, ws, id, after, limit).await
+    }
+
+    async fn profile_segments(
+        &self,
+        ws: WorkspaceId,
+        profile: ProfileId,
+    ) -> StoreResult<Vec<(SegmentId, i64)>> {
+        segments::profile_segments(self, ws, profile).await
+    }
+
+    async fn segment_history(
+        &self,
+        ws: WorkspaceId,
+        profile: ProfileId,
+        limit: usize,
+    ) -> StoreResult<Vec<MembershipChange>> {
+        segments::segment_history(self, ws, profile, limit).await
+    }
+
+    async fn profile_ids(
+        &self,
+        ws: WorkspaceId,
+        after: ProfileId,
+        limit: usize,
+    ) -> StoreResult<Vec<ProfileId>> {
+        segments::profile_ids(self, ws, after, limit).await
+    }
+
+    async fn count_profiles(&self, ws: WorkspaceId) -> StoreResult<i64> {
+        segments::count_profiles(self, ws).await
+    }
+
+    async fn profile_history(
+        &self,
+        ws: WorkspaceId,
+        profiles: &[ProfileId],
+        names: Option<&[String]>,
+    ) -> StoreResult<Vec<HistoryRow>> {
+        segments::profile_history(self, ws, profiles, names).await
+    }
+
+    async fn due_timers(&self, now: i64, limit: usize) -> StoreResult<Vec<DueTimer>> {
+        segments::due_timers(self, now, limit).await
+    }
+
+    async fn next_timer(&self) -> StoreResult<Option<i64>> {
+        segments::next_timer(self).await
+    }
+
+    async fn put_computed_trait(
+        &self,
+        ws: WorkspaceId,
+        name: &str,
+        definition: &str,
+        now: i64,
+    ) -> StoreResult<ComputedTraitRecord> {
+        segments::put_computed_trait(self, ws, name, definition, now).await
+    }
+
+    async fn list_computed_traits(&self, ws: Option<WorkspaceId>) -> StoreResult<Vec<ComputedTraitRecord>> {
+        segments::list_computed_traits(self, ws).await
+    }
+
+    async fn delete_computed_trait(&self, ws: WorkspaceId, name: &str) -> StoreResult<bool> {
+        segments::delete_computed_trait(self, ws, name).await
     }
 }
 

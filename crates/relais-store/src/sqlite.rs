@@ -5,14 +5,23 @@
 //! single writer is not a bottleneck and there is never a `SQLITE_BUSY`
 //! between our own writers. Reads use a small pool of separate connections,
 //! which WAL lets run beside the writer.
+//!
+//! Segments, memberships, timers and computed traits are in
+//! `sqlite/segments.rs`.
 
 use crate::*;
 use relais_core::identity::Identity;
+use relais_core::SegmentId;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+mod segments;
+
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_segments.sql")),
+];
 const MAX_IDLE_READERS: usize = 8;
 
 pub struct SqliteStore {
@@ -265,6 +274,7 @@ fn apply_processed(tx: &Transaction, b: &ProcessedBatch) -> rusqlite::Result<()>
         ] {
             tx.prepare_cached(sql)?.execute(params![ws, l])?;
         }
+        segments::merge(tx, ws, w, l)?;
     }
     for p in &b.profiles {
         tx.prepare_cached(
@@ -281,6 +291,41 @@ fn apply_processed(tx: &Transaction, b: &ProcessedBatch) -> rusqlite::Result<()>
             for k in keys {
                 ins.execute(params![p.workspace_id.0, k, p.id.0])?;
             }
+        }
+    }
+    segments::apply_processed(tx, b)?;
+    for e in &b.emitted {
+        let ev = &e.event;
+        let inserted = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO events
+                   (workspace_id, source_id, channel, message_id, kind, received_at, timestamp, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                ev.workspace_id.0,
+                ev.source_id.0,
+                ev.channel,
+                ev.message_id,
+                ev.kind,
+                ev.received_at,
+                ev.timestamp,
+                ev.payload
+            ])?;
+        if inserted == 1 {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO timeline (workspace_id, profile_id, seq, timestamp, kind, name, channel)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                ev.workspace_id.0,
+                e.profile_id.0,
+                tx.last_insert_rowid(),
+                ev.timestamp,
+                ev.kind,
+                e.name,
+                ev.channel
+            ])?;
         }
     }
     tx.prepare_cached("INSERT OR REPLACE INTO checkpoints (name, seq) VALUES ('processor', ?1)")?
@@ -655,6 +700,7 @@ impl Store for SqliteStore {
             ] {
                 tx.execute(sql, p)?;
             }
+            segments::erase(&tx, ws.0, id.0, true)?;
             tx.execute(
                 "INSERT INTO audit_log (workspace_id, at, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![audit.workspace_id.0, audit.at, audit.action, audit.subject, audit.detail],
@@ -685,5 +731,119 @@ impl Store for SqliteStore {
             .collect()
         })
         .await
+    }
+
+    async fn create_segment(
+        &self,
+        ws: WorkspaceId,
+        name: &str,
+        description: &str,
+        definition: &str,
+        now: i64,
+    ) -> StoreResult<SegmentRecord> {
+        segments::create_segment(self, ws, name, description, definition, now).await
+    }
+
+    async fn update_segment(
+        &self,
+        ws: WorkspaceId,
+        id: SegmentId,
+        name: &str,
+        description: &str,
+        definition: &str,
+        now: i64,
+    ) -> StoreResult<Option<SegmentRecord>> {
+        segments::update_segment(self, ws, id, name, description, definition, now).await
+    }
+
+    async fn delete_segment(&self, ws: WorkspaceId, id: SegmentId) -> StoreResult<bool> {
+        segments::delete_segment(self, ws, id).await
+    }
+
+    async fn get_segment(&self, ws: WorkspaceId, id: SegmentId) -> StoreResult<Option<SegmentRecord>> {
+        segments::get_segment(self, ws, id).await
+    }
+
+    async fn list_segments(&self, ws: Option<WorkspaceId>) -> StoreResult<Vec<SegmentRecord>> {
+        segments::list_segments(self, ws).await
+    }
+
+    async fn segment_size(&self, ws: WorkspaceId, id: SegmentId) -> StoreResult<i64> {
+        segments::segment_size(self, ws, id).await
+    }
+
+    async fn segment_members(
+        &self,
+        ws: WorkspaceId,
+        id: SegmentId,
+        after: Option<ProfileId>,
+        limit: usize,
+    ) -> StoreResult<Vec<Member>> {
+        segments::segment_members(self, ws, id, after, limit).await
+    }
+
+    async fn profile_segments(
+        &self,
+        ws: WorkspaceId,
+        profile: ProfileId,
+    ) -> StoreResult<Vec<(SegmentId, i64)>> {
+        segments::profile_segments(self, ws, profile).await
+    }
+
+    async fn segment_history(
+        &self,
+        ws: WorkspaceId,
+        profile: ProfileId,
+        limit: usize,
+    ) -> StoreResult<Vec<MembershipChange>> {
+        segments::segment_history(self, ws, profile, limit).await
+    }
+
+    async fn profile_ids(
+        &self,
+        ws: WorkspaceId,
+        after: ProfileId,
+        limit: usize,
+    ) -> StoreResult<Vec<ProfileId>> {
+        segments::profile_ids(self, ws, after, limit).await
+    }
+
+    async fn count_profiles(&self, ws: WorkspaceId) -> StoreResult<i64> {
+        segments::count_profiles(self, ws).await
+    }
+
+    async fn profile_history(
+        &self,
+        ws: WorkspaceId,
+        profiles: &[ProfileId],
+        names: Option<&[String]>,
+    ) -> StoreResult<Vec<HistoryRow>> {
+        segments::profile_history(self, ws, profiles, names).await
+    }
+
+    async fn due_timers(&self, now: i64, limit: usize) -> StoreResult<Vec<DueTimer>> {
+        segments::due_timers(self, now, limit).await
+    }
+
+    async fn next_timer(&self) -> StoreResult<Option<i64>> {
+        segments::next_timer(self).await
+    }
+
+    async fn put_computed_trait(
+        &self,
+        ws: WorkspaceId,
+        name: &str,
+        definition: &str,
+        now: i64,
+    ) -> StoreResult<ComputedTraitRecord> {
+        segments::put_computed_trait(self, ws, name, definition, now).await
+    }
+
+    async fn list_computed_traits(&self, ws: Option<WorkspaceId>) -> StoreResult<Vec<ComputedTraitRecord>> {
+        segments::list_computed_traits(self, ws).await
+    }
+
+    async fn delete_computed_trait(&self, ws: WorkspaceId, name: &str) -> StoreResult<bool> {
+        segments::delete_computed_trait(self, ws, name).await
     }
 }

@@ -1,5 +1,6 @@
 //! Plain data exchanged with a [`crate::Store`].
 
+use crate::segment_types::{MembershipChange, SegmentProgress, TimerWrite};
 use relais_core::identity::Identity;
 use relais_core::{ProfileId, SourceId, WorkspaceId};
 use serde::{Deserialize, Serialize};
@@ -159,11 +160,31 @@ pub struct MergeRecord {
 }
 
 /// The effects of processing log entries up to `checkpoint`, committed in
-/// one transaction, applied in this order: timeline rows, identity links,
-/// merges in list order (each re-points the loser's identities, timeline and
-/// redirects to the winner, records a redirect loser → winner and deletes
-/// the loser's profile and search keys), profile writes, the checkpoint.
-/// A batch never writes a profile that one of its merges deleted.
+/// one transaction, applied in this order:
+///
+/// 1. timeline rows;
+/// 2. identity links;
+/// 3. merges in list order (each re-points the loser's identities, timeline,
+///    segment history and redirects to the winner, records a redirect
+///    loser → winner and deletes the loser's profile, search keys, segment
+///    memberships and timer);
+/// 4. profile writes;
+/// 5. segment membership changes in list order: an entry adds the member
+///    (a profile already in keeps its `entered_at`), an exit removes it, and
+///    each change adds a row to the segment history; changes for a segment
+///    that no longer exists (deleted meanwhile) are dropped;
+/// 6. timers (for a profile named twice, the last write wins);
+/// 7. backfill progress, applied to a segment only while it is still at the
+///    given version (an edit meanwhile restarted its backfill); `finished`
+///    makes it active;
+/// 8. emitted events: appended to the log (skipped when their message id is
+///    already there, so a replayed batch emits nothing twice) with a
+///    timeline row on their profile;
+/// 9. the checkpoint.
+///
+/// A batch never writes a profile, membership or timer for a profile that
+/// one of its merges deleted. The checkpoint may be the current one: timer
+/// and backfill batches change state without consuming the log.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProcessedBatch {
     pub checkpoint: i64,
@@ -171,6 +192,20 @@ pub struct ProcessedBatch {
     pub identities: Vec<IdentityLink>,
     pub merges: Vec<MergeRecord>,
     pub profiles: Vec<ProfileWrite>,
+    pub memberships: Vec<MembershipChange>,
+    pub timers: Vec<TimerWrite>,
+    pub segment_progress: Vec<SegmentProgress>,
+    pub emitted: Vec<EmittedEvent>,
+}
+
+/// An event Relais produces itself (`Segment Entered`, …), written to the
+/// log and to its profile's timeline with the state change that caused it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmittedEvent {
+    pub profile_id: ProfileId,
+    /// Name on the timeline.
+    pub name: String,
+    pub event: NewEvent,
 }
 
 #[derive(Debug, Clone, PartialEq)]

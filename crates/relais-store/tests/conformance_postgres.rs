@@ -169,6 +169,62 @@ async fn concurrent_appends_from_two_nodes_become_visible_in_order() {
     assert_eq!(reader.log_head().await.unwrap(), total);
 }
 
+/// A segment deleted while the processor commits memberships for it (and a
+/// merge whose loser is a member): the commit either finds it gone (and
+/// drops them) or holds it until committed (and the delete then removes
+/// them). No member outlives its segment, and neither side deadlocks.
+#[cfg_attr(
+    not(relais_pg),
+    ignore = "RELAIS_TEST_DATABASE_URL not set: PostgreSQL suite skipped"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn members_never_outlive_a_segment_deleted_during_a_commit() {
+    let store = fresh().await;
+    let ws = store.create_workspace("w", 0).await.unwrap().id;
+    for round in 0..30 {
+        let seg = store
+            .create_segment(ws, &format!("s{round}"), "", "{}", 0)
+            .await
+            .unwrap();
+        let enter = |p: i64| MembershipChange {
+            workspace_id: ws,
+            segment_id: seg.id,
+            profile_id: ProfileId(p),
+            entered: true,
+            at: 0,
+            cause_seq: None,
+            cause: "backfill".into(),
+        };
+        let loser = 1_000_000 + round;
+        store
+            .commit_processed(&ProcessedBatch {
+                memberships: vec![enter(loser)],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let batch = ProcessedBatch {
+            merges: vec![MergeRecord {
+                workspace_id: ws,
+                kind: MergeKind::Merge,
+                winner: ProfileId(2_000_000 + round),
+                loser: ProfileId(loser),
+                seq: 0,
+                at: 0,
+                reason: "test".into(),
+            }],
+            memberships: (1..=2_000).map(enter).collect(),
+            ..Default::default()
+        };
+        let (committer, deleter) = (store.clone(), store.clone());
+        let commit = tokio::spawn(async move { committer.commit_processed(&batch).await });
+        let delete = tokio::spawn(async move { deleter.delete_segment(ws, seg.id).await });
+        commit.await.unwrap().unwrap();
+        assert!(delete.await.unwrap().unwrap());
+        assert_eq!(store.segment_size(ws, seg.id).await.unwrap(), 0, "round {round}");
+    }
+}
+
 /// Repeats inside one processed batch (the same timeline row, identifier or
 /// profile twice) leave what SQLite's row-by-row statements leave.
 #[cfg_attr(
@@ -247,6 +303,7 @@ async fn repeated_rows_scenario(store: &dyn Store) -> Vec<String> {
                 write(p1, "p1 v2", 12, None),
                 write(p2, "p2 v2", 13, Some(&["zed", "zed", "bobby"])),
             ],
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -2,6 +2,7 @@
 //! benchmark.
 
 mod bench;
+mod segment_cmd;
 mod config;
 
 // Ingest and processing allocate many small strings per event; in a profile
@@ -112,6 +113,13 @@ enum Command {
     /// Admin keys.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// Segments: list, create from a condition file, follow a backfill.
+    Segment {
+        #[command(subcommand)]
+        cmd: segment_cmd::SegmentCmd,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Benchmarks that print their figures.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -278,6 +286,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let key = admin::create_admin_key(&s, ws.id, None).await?;
             println!("admin key for workspace {}: {key}", ws.name);
             Ok(())
+        }
+        Command::Segment { cmd, store } => {
+            let s = store.open(&store.file()?).await?;
+            segment_cmd::run(cmd, s).await
         }
         Command::Bench(cmd) => bench::run(cmd).await,
     }

@@ -7,6 +7,13 @@
 //! profiles are left alone and the conflict is recorded.
 
 use super::{search_keys, IdentityKey};
+use crate::segments::evaluate::{self as seg, Touch};
+use crate::segments::registry::{Backfill, Registry};
+use relais_core::commerce::COMMERCE_EVENTS;
+use relais_core::condition::HistEvent;
+use relais_core::profile::{SUBSCRIBED_EVENT, UNSUBSCRIBED_EVENT};
+use relais_core::SegmentId;
+use std::sync::Arc;
 use relais_core::identity::{self, Identity, ANONYMOUS_ID, USER_ID};
 use relais_core::message::MessageType;
 use relais_core::profile::{EventFacts, ProfileState};
@@ -18,13 +25,17 @@ use relais_store::{
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
-struct Entry {
-    ws: WorkspaceId,
-    state: ProfileState,
+pub(super) struct Entry {
+    pub(super) ws: WorkspaceId,
+    pub(super) state: ProfileState,
     created_at: i64,
     updated_at: i64,
     search_keys: Vec<String>,
-    dirty: bool,
+    pub(super) dirty: bool,
+    /// What changed since the profile's segments were last evaluated.
+    pub(super) touch: Touch,
+    /// The last log entry applied to it in this batch.
+    pub(super) cause_seq: Option<i64>,
 }
 
 pub(super) struct State {
@@ -33,16 +44,34 @@ pub(super) struct State {
     ids: HashMap<IdentityKey, Option<ProfileId>>,
     /// Merged profile → the profile it was merged into.
     redirects: HashMap<ProfileId, ProfileId>,
-    profiles: HashMap<ProfileId, Entry>,
+    pub(super) profiles: HashMap<ProfileId, Entry>,
+    /// Segments and computed traits in force.
+    pub(super) registry: Arc<Registry>,
 }
 
 impl State {
-    pub fn new(identity_traits: Vec<String>) -> State {
+    pub fn new(identity_traits: Vec<String>, registry: Arc<Registry>) -> State {
         State {
             identity_traits,
             ids: HashMap::new(),
             redirects: HashMap::new(),
             profiles: HashMap::new(),
+            registry,
+        }
+    }
+
+    pub fn set_registry(&mut self, registry: Arc<Registry>) {
+        self.registry = registry;
+    }
+
+    pub fn backfill_progress(&mut self, ws: WorkspaceId, seg: SegmentId, b: Option<Backfill>) {
+        Arc::make_mut(&mut self.registry).set_backfill(ws, seg, b);
+    }
+
+    /// Marks a cached profile for evaluation.
+    pub fn touch(&mut self, pid: ProfileId, f: impl FnOnce(&mut Touch)) {
+        if let Some(e) = self.profiles.get_mut(&pid) {
+            f(&mut e.touch);
         }
     }
 
@@ -132,7 +161,82 @@ impl State {
                 created_at: p.created_at,
                 updated_at: p.updated_at,
                 dirty: false,
+                touch: Touch::default(),
+                cause_seq: None,
             });
+        }
+        self.init_aggregates(store, keys).await
+    }
+
+    /// Loads profiles that may have been merged away or erased since they
+    /// were named (timers, backfill): the answer is, per key, the profile
+    /// now holding it, or `None`.
+    pub async fn load_existing(
+        &mut self,
+        store: &DynStore,
+        keys: &[(WorkspaceId, ProfileId)],
+    ) -> Result<Vec<Option<ProfileId>>, StoreError> {
+        let wanted: Vec<(WorkspaceId, ProfileId)> = keys
+            .iter()
+            .filter(|(_, p)| !self.profiles.contains_key(&self.resolve(*p)))
+            .copied()
+            .collect();
+        if !wanted.is_empty() {
+            let loaded = store.get_profiles(&wanted).await?;
+            let mut present = Vec::new();
+            for ((ws, asked), got) in wanted.iter().zip(loaded) {
+                if let Some(p) = got {
+                    if p.id != *asked {
+                        self.redirects.insert(*asked, p.id);
+                    }
+                    present.push((*ws, p.id));
+                }
+            }
+            present.dedup();
+            self.load(store, &present).await?;
+        }
+        Ok(keys
+            .iter()
+            .map(|(_, p)| {
+                let p = self.resolve(*p);
+                self.profiles.contains_key(&p).then_some(p)
+            })
+            .collect())
+    }
+
+    /// Builds, from their history, the aggregates that loaded profiles lack
+    /// (a segment or computed trait created since they were last written).
+    async fn init_aggregates(
+        &mut self,
+        store: &DynStore,
+        keys: &[(WorkspaceId, ProfileId)],
+    ) -> Result<(), StoreError> {
+        let registry = self.registry.clone();
+        let mut by_ws: HashMap<WorkspaceId, Vec<ProfileId>> = HashMap::new();
+        for (ws, asked) in keys {
+            let p = self.resolve(*asked);
+            let Some(w) = registry.workspace(*ws) else { continue };
+            if self
+                .profiles
+                .get(&p)
+                .is_some_and(|e| seg::missing_specs(w, &e.state))
+            {
+                by_ws.entry(*ws).or_default().push(p);
+            }
+        }
+        let now = relais_core::time::now_ms();
+        for (ws, pids) in by_ws {
+            let w = registry.workspace(ws).expect("workspace has segments");
+            let names = w.event_names();
+            let rows = store.profile_history(ws, &pids, Some(&names)).await?;
+            let mut history = crate::segments::preview::group_history(rows);
+            for p in pids {
+                let past = history.remove(&p).unwrap_or_default();
+                if let Some(e) = self.profiles.get_mut(&p) {
+                    seg::init_aggregates(w, &mut e.state, &past, now);
+                    e.dirty = true;
+                }
+            }
         }
         Ok(())
     }
@@ -233,15 +337,24 @@ impl State {
             Some(oldest) => *oldest,
             None => {
                 let id = ProfileId(entry.seq);
+                let mut state = ProfileState::default();
+                if let Some(w) = self.registry.workspace(ws) {
+                    seg::init_aggregates(w, &mut state, &[], relais_core::time::now_ms());
+                }
                 self.profiles.insert(
                     id,
                     Entry {
                         ws,
-                        state: ProfileState::default(),
+                        state,
                         created_at: ev.received_at,
                         updated_at: ev.received_at,
                         search_keys: Vec::new(),
                         dirty: true,
+                        touch: Touch {
+                            all: true,
+                            ..Touch::default()
+                        },
+                        cause_seq: None,
                     },
                 );
                 id
@@ -289,6 +402,20 @@ impl State {
         });
         e.updated_at = e.updated_at.max(ev.received_at);
         e.dirty = true;
+        e.cause_seq = Some(entry.seq);
+        note_change(&mut e.touch, kind, value);
+        if kind == MessageType::Track {
+            if let (Some(name), Some(w)) = (value.get("event").and_then(Value::as_str), self.registry.workspace(ws)) {
+                let props = value.get("properties").unwrap_or(&Value::Null);
+                let h = HistEvent {
+                    name,
+                    timestamp: ev.timestamp,
+                    channel: &ev.channel,
+                    properties: props,
+                };
+                seg::record_event(w, &mut e.state, &h, relais_core::time::now_ms());
+            }
+        }
         let name = match kind {
             MessageType::Track => value.get("event"),
             MessageType::Page | MessageType::Screen => value.get("name"),
@@ -306,6 +433,43 @@ impl State {
         Ok(())
     }
 
+    /// Folds one of Relais' own events (`Segment Entered`, …) into the
+    /// aggregates of the profile it names. Its timeline row was written
+    /// when it was emitted.
+    pub async fn apply_internal(
+        &mut self,
+        store: &DynStore,
+        entry: &LogEvent,
+        value: &Value,
+    ) -> Result<(), StoreError> {
+        let ws = entry.event.workspace_id;
+        let named = value
+            .pointer("/properties/profile_id")
+            .and_then(Value::as_str)
+            .and_then(ProfileId::parse);
+        let (Some(named), Some(name)) = (named, value.get("event").and_then(Value::as_str)) else {
+            return Ok(());
+        };
+        let Some(pid) = self.load_existing(store, &[(ws, named)]).await?[0] else {
+            return Ok(()); // erased since
+        };
+        let registry = self.registry.clone();
+        let e = self.profiles.get_mut(&pid).expect("loaded");
+        if let Some(w) = registry.workspace(ws) {
+            let h = HistEvent {
+                name,
+                timestamp: entry.event.timestamp,
+                channel: &entry.event.channel,
+                properties: value.get("properties").unwrap_or(&Value::Null),
+            };
+            seg::record_event(w, &mut e.state, &h, relais_core::time::now_ms());
+        }
+        e.touch.events.insert(name.to_owned());
+        e.cause_seq = Some(entry.seq);
+        e.dirty = true;
+        Ok(())
+    }
+
     fn merge(
         &mut self,
         ws: WorkspaceId,
@@ -317,8 +481,13 @@ impl State {
         let Some(l) = self.profiles.remove(&loser) else {
             return;
         };
+        let mut l = l;
         let w = self.profiles.get_mut(&winner).expect("winner is loaded");
+        seg::absorb_aggregates(self.registry.workspace(ws), &mut w.state, &mut l.state, relais_core::time::now_ms());
+        // The loser's memberships end with it; the winner is re-evaluated whole.
+        l.state.membership = Default::default();
         w.state.absorb(l.state);
+        w.touch.all = true;
         w.created_at = w.created_at.min(l.created_at);
         w.dirty = true;
         self.redirects.insert(loser, winner);
@@ -337,6 +506,7 @@ impl State {
     /// Moves every changed profile into the batch to commit.
     pub fn drain_dirty(&mut self, out: &mut ProcessedBatch) {
         for (id, e) in self.profiles.iter_mut().filter(|(_, e)| e.dirty) {
+            seg::drop_stale(self.registry.workspace(e.ws), &mut e.state);
             let keys = search_keys(&e.state);
             let changed = keys != e.search_keys;
             if changed {
@@ -350,6 +520,27 @@ impl State {
                 updated_at: e.updated_at,
                 search_keys: changed.then_some(keys),
             });
+        }
+    }
+}
+
+/// What an event may have changed, for choosing the segments to evaluate.
+fn note_change(t: &mut Touch, kind: MessageType, value: &Value) {
+    t.activity = true;
+    if identity::event_traits(value).is_some_and(|m| !m.is_empty()) || kind == MessageType::Identify {
+        t.traits = true;
+    }
+    if kind == MessageType::Track {
+        if let Some(name) = value.get("event").and_then(Value::as_str) {
+            if name == SUBSCRIBED_EVENT || name == UNSUBSCRIBED_EVENT {
+                t.consent = true;
+            }
+            if COMMERCE_EVENTS.contains(&name) {
+                t.commerce = true;
+            }
+            if !t.events.contains(name) {
+                t.events.insert(name.to_owned());
+            }
         }
     }
 }

@@ -7,6 +7,8 @@ pub(super) async fn apply_processed(
     tx: &deadpool_postgres::Transaction<'_>,
     b: &ProcessedBatch,
 ) -> StoreResult<()> {
+    let live_segments = lock_segments(tx, b).await?;
+
     // 1. Timeline rows (a row given again replaces the earlier one).
     if !b.timeline.is_empty() {
         let rows = last_wins(&b.timeline, |t| (t.workspace_id, t.profile_id, t.seq));
@@ -59,7 +61,9 @@ pub(super) async fn apply_processed(
             .map_err(map_pg)?;
     }
 
-    // 3. Merges, in list order (a chain in one batch resolves in order).
+    // 3. Merges, in list order (a chain in one batch resolves in order). The
+    //    loser's segment history follows it; its memberships and timer go
+    //    (the processor re-evaluates the winner).
     for m in &b.merges {
         let st = tx
             .prepare_cached(
@@ -89,6 +93,7 @@ pub(super) async fn apply_processed(
         for sql in [
             "UPDATE identities SET profile_id = $2 WHERE workspace_id = $1 AND profile_id = $3",
             "UPDATE timeline SET profile_id = $2 WHERE workspace_id = $1 AND profile_id = $3",
+            "UPDATE segment_history SET profile_id = $2 WHERE workspace_id = $1 AND profile_id = $3",
             "UPDATE profile_redirects SET new_id = $2 WHERE workspace_id = $1 AND new_id = $3",
             "INSERT INTO profile_redirects (workspace_id, old_id, new_id) VALUES ($1, $3, $2)
              ON CONFLICT (workspace_id, old_id) DO UPDATE SET new_id = excluded.new_id",
@@ -99,6 +104,8 @@ pub(super) async fn apply_processed(
         for sql in [
             "DELETE FROM profile_search WHERE workspace_id = $1 AND profile_id = $2",
             "DELETE FROM profiles WHERE workspace_id = $1 AND id = $2",
+            "DELETE FROM segment_members WHERE workspace_id = $1 AND profile_id = $2",
+            "DELETE FROM profile_timers WHERE workspace_id = $1 AND profile_id = $2",
         ] {
             let st = tx.prepare_cached(sql).await.map_err(map_pg)?;
             tx.execute(&st, &[&ws, &l]).await.map_err(map_pg)?;
@@ -201,7 +208,10 @@ pub(super) async fn apply_processed(
         }
     }
 
-    // 5. The checkpoint.
+    // 5.–7. Segment memberships, timers, backfill progress.
+    apply_segment_effects(tx, b, &live_segments).await?;
+
+    // 8. The checkpoint.
     let st = tx
         .prepare_cached(
             "INSERT INTO checkpoints (name, seq) VALUES ('processor', $1)
@@ -210,5 +220,271 @@ pub(super) async fn apply_processed(
         .await
         .map_err(map_pg)?;
     tx.execute(&st, &[&b.checkpoint]).await.map_err(map_pg)?;
+    Ok(())
+}
+
+/// Locks, in id order and before anything else, the segments whose
+/// members this batch may change: those its membership changes and progress
+/// name, and those its merge losers are in. A `delete_segment` (which locks
+/// the segment, then deletes its members) thus either waits for this commit
+/// and then removes the members it added, or goes first and leaves no row:
+/// never a member without its segment, and no lock cycle. An edit waits too,
+/// so progress is checked against the version it replaces. Returns the
+/// (workspace, id) of those that exist.
+async fn lock_segments(
+    tx: &deadpool_postgres::Transaction<'_>,
+    b: &ProcessedBatch,
+) -> StoreResult<HashSet<(i64, i64)>> {
+    let losers: Vec<&MergeRecord> = b.merges.iter().filter(|m| m.kind == MergeKind::Merge).collect();
+    if b.memberships.is_empty() && b.segment_progress.is_empty() && losers.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let ids: Vec<i64> = (b.memberships.iter().map(|m| m.segment_id.0))
+        .chain(b.segment_progress.iter().map(|p| p.segment_id.0))
+        .collect();
+    let loser_ws: Vec<i64> = losers.iter().map(|m| m.workspace_id.0).collect();
+    let loser_id: Vec<i64> = losers.iter().map(|m| m.loser.0).collect();
+    let st = tx
+        .prepare_cached(
+            "SELECT workspace_id, id FROM segments
+             WHERE id = ANY($1)
+                OR id IN (SELECT m.segment_id
+                          FROM UNNEST($2::bigint[], $3::bigint[]) AS l(workspace_id, profile_id)
+                          JOIN segment_members m
+                            ON m.workspace_id = l.workspace_id AND m.profile_id = l.profile_id)
+             ORDER BY id FOR UPDATE",
+        )
+        .await
+        .map_err(map_pg)?;
+    let rows = tx
+        .query(&st, &[&ids, &loser_ws, &loser_id])
+        .await
+        .map_err(map_pg)?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Steps 5–7 of [`ProcessedBatch`], with what row-by-row statements in list
+/// order would leave. Changes for segments not in `live` are dropped.
+async fn apply_segment_effects(
+    tx: &deadpool_postgres::Transaction<'_>,
+    b: &ProcessedBatch,
+    live: &HashSet<(i64, i64)>,
+) -> StoreResult<()> {
+    let changes: Vec<&MembershipChange> = (b.memberships.iter())
+        .filter(|m| live.contains(&(m.workspace_id.0, m.segment_id.0)))
+        .collect();
+    apply_memberships(tx, &changes).await?;
+
+    if !b.timers.is_empty() {
+        let timers = last_wins(&b.timers, |t| (t.workspace_id, t.profile_id));
+        let (set, clear): (Vec<&TimerWrite>, Vec<&TimerWrite>) = timers.iter().partition(|t| t.due.is_some());
+        if !set.is_empty() {
+            let ws: Vec<i64> = set.iter().map(|t| t.workspace_id.0).collect();
+            let pid: Vec<i64> = set.iter().map(|t| t.profile_id.0).collect();
+            let due: Vec<i64> = set.iter().map(|t| t.due.unwrap_or_default()).collect();
+            let st = tx
+                .prepare_cached(
+                    "INSERT INTO profile_timers (workspace_id, profile_id, due)
+                     SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[])
+                     ON CONFLICT (workspace_id, profile_id) DO UPDATE SET due = excluded.due",
+                )
+                .await
+                .map_err(map_pg)?;
+            tx.execute(&st, &[&ws, &pid, &due]).await.map_err(map_pg)?;
+        }
+        if !clear.is_empty() {
+            let ws: Vec<i64> = clear.iter().map(|t| t.workspace_id.0).collect();
+            let pid: Vec<i64> = clear.iter().map(|t| t.profile_id.0).collect();
+            let st = tx
+                .prepare_cached(
+                    "DELETE FROM profile_timers t
+                     USING UNNEST($1::bigint[], $2::bigint[]) AS d(workspace_id, profile_id)
+                     WHERE t.workspace_id = d.workspace_id AND t.profile_id = d.profile_id",
+                )
+                .await
+                .map_err(map_pg)?;
+            tx.execute(&st, &[&ws, &pid]).await.map_err(map_pg)?;
+        }
+    }
+
+    if !b.segment_progress.is_empty() {
+        // At most one version of a segment matches its row: per version,
+        // the last progress given is the one row-by-row updates would leave.
+        let progress = last_wins(&b.segment_progress, |p| (p.workspace_id, p.segment_id, p.version));
+        let ws: Vec<i64> = progress.iter().map(|p| p.workspace_id.0).collect();
+        let id: Vec<i64> = progress.iter().map(|p| p.segment_id.0).collect();
+        let version: Vec<i64> = progress.iter().map(|p| p.version).collect();
+        let cursor: Vec<i64> = progress.iter().map(|p| p.cursor).collect();
+        let done: Vec<i64> = progress.iter().map(|p| p.done).collect();
+        let total: Vec<i64> = progress.iter().map(|p| p.total).collect();
+        let finished: Vec<bool> = progress.iter().map(|p| p.finished).collect();
+        let st = tx
+            .prepare_cached(
+                "UPDATE segments s SET backfill_cursor = u.cur, backfill_done = u.done, backfill_total = u.total,
+                        status = CASE WHEN u.finished THEN $8 ELSE s.status END
+                 FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[],
+                             $6::bigint[], $7::bool[]) AS u(workspace_id, id, version, cur, done, total, finished)
+                 WHERE s.workspace_id = u.workspace_id AND s.id = u.id AND s.version = u.version",
+            )
+            .await
+            .map_err(map_pg)?;
+        let active = SegmentStatus::Active.as_str();
+        tx.execute(
+            &st,
+            &[&ws, &id, &version, &cursor, &done, &total, &finished, &active],
+        )
+        .await
+        .map_err(map_pg)?;
+    }
+    Ok(())
+}
+
+/// Membership changes (of live segments), as row-by-row statements in list
+/// order would apply them: a member that exits at any point is deleted, and
+/// re-inserted by the first entry after its last exit; one that only enters
+/// is inserted with its first entry's time unless already in.
+async fn apply_memberships(
+    tx: &deadpool_postgres::Transaction<'_>,
+    changes: &[&MembershipChange],
+) -> StoreResult<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    struct Net {
+        key: (i64, i64, i64),
+        exits: bool,
+        entered_at: Option<i64>,
+    }
+    let mut index: HashMap<(i64, i64, i64), usize> = HashMap::with_capacity(changes.len());
+    let mut nets: Vec<Net> = Vec::with_capacity(changes.len());
+    for m in changes {
+        let key = (m.workspace_id.0, m.segment_id.0, m.profile_id.0);
+        let i = *index.entry(key).or_insert_with(|| {
+            nets.push(Net {
+                key,
+                exits: false,
+                entered_at: None,
+            });
+            nets.len() - 1
+        });
+        let net = &mut nets[i];
+        if m.entered {
+            net.entered_at = net.entered_at.or(Some(m.at));
+        } else {
+            net.exits = true;
+            net.entered_at = None;
+        }
+    }
+    let exits: Vec<&Net> = nets.iter().filter(|n| n.exits).collect();
+    if !exits.is_empty() {
+        let ws: Vec<i64> = exits.iter().map(|n| n.key.0).collect();
+        let seg: Vec<i64> = exits.iter().map(|n| n.key.1).collect();
+        let pid: Vec<i64> = exits.iter().map(|n| n.key.2).collect();
+        let st = tx
+            .prepare_cached(
+                "DELETE FROM segment_members m
+                 USING UNNEST($1::bigint[], $2::bigint[], $3::bigint[]) AS d(workspace_id, segment_id, profile_id)
+                 WHERE m.workspace_id = d.workspace_id AND m.segment_id = d.segment_id
+                   AND m.profile_id = d.profile_id",
+            )
+            .await
+            .map_err(map_pg)?;
+        tx.execute(&st, &[&ws, &seg, &pid]).await.map_err(map_pg)?;
+    }
+    let entries: Vec<(&Net, i64)> = nets.iter().filter_map(|n| Some((n, n.entered_at?))).collect();
+    if !entries.is_empty() {
+        let ws: Vec<i64> = entries.iter().map(|(n, _)| n.key.0).collect();
+        let seg: Vec<i64> = entries.iter().map(|(n, _)| n.key.1).collect();
+        let pid: Vec<i64> = entries.iter().map(|(n, _)| n.key.2).collect();
+        let at: Vec<i64> = entries.iter().map(|(_, at)| *at).collect();
+        let st = tx
+            .prepare_cached(
+                "INSERT INTO segment_members (workspace_id, segment_id, profile_id, entered_at)
+                 SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])
+                 ON CONFLICT (workspace_id, segment_id, profile_id) DO NOTHING",
+            )
+            .await
+            .map_err(map_pg)?;
+        tx.execute(&st, &[&ws, &seg, &pid, &at]).await.map_err(map_pg)?;
+    }
+
+    // The history, every change, in list order (ids follow it).
+    let ws: Vec<i64> = changes.iter().map(|m| m.workspace_id.0).collect();
+    let pid: Vec<i64> = changes.iter().map(|m| m.profile_id.0).collect();
+    let seg: Vec<i64> = changes.iter().map(|m| m.segment_id.0).collect();
+    let entered: Vec<bool> = changes.iter().map(|m| m.entered).collect();
+    let at: Vec<i64> = changes.iter().map(|m| m.at).collect();
+    let cause_seq: Vec<Option<i64>> = changes.iter().map(|m| m.cause_seq).collect();
+    let cause: Vec<&str> = changes.iter().map(|m| m.cause.as_str()).collect();
+    let st = tx
+        .prepare_cached(
+            "INSERT INTO segment_history (workspace_id, profile_id, segment_id, entered, at, cause_seq, cause)
+             SELECT u.workspace_id, u.profile_id, u.segment_id, u.entered, u.at, u.cause_seq, u.cause
+             FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bool[], $5::bigint[],
+                         $6::bigint[], $7::text[])
+                  WITH ORDINALITY AS u(workspace_id, profile_id, segment_id, entered, at, cause_seq, cause, ord)
+             ORDER BY u.ord",
+        )
+        .await
+        .map_err(map_pg)?;
+    tx.execute(&st, &[&ws, &pid, &seg, &entered, &at, &cause_seq, &cause])
+        .await
+        .map_err(map_pg)?;
+    Ok(())
+}
+
+/// Step 8 of [`ProcessedBatch`]: emitted events into the log (a message id
+/// already there is skipped) and onto their profile's timeline. The caller
+/// holds the append lock.
+pub(super) async fn append_emitted(
+    tx: &deadpool_postgres::Transaction<'_>,
+    emitted: &[EmittedEvent],
+) -> StoreResult<()> {
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO events
+               (workspace_id, source_id, channel, message_id, kind, received_at, timestamp, payload)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (workspace_id, message_id) DO NOTHING
+             RETURNING seq",
+        )
+        .await
+        .map_err(map_pg)?;
+    let timeline = tx
+        .prepare_cached(
+            "INSERT INTO timeline (workspace_id, profile_id, seq, timestamp, kind, name, channel)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (workspace_id, profile_id, seq) DO NOTHING",
+        )
+        .await
+        .map_err(map_pg)?;
+    for e in emitted {
+        let ev = &e.event;
+        let rows = tx
+            .query(
+                &insert,
+                &[
+                    &ev.workspace_id.0,
+                    &ev.source_id.0,
+                    &ev.channel,
+                    &ev.message_id,
+                    &ev.kind,
+                    &ev.received_at,
+                    &ev.timestamp,
+                    &ev.payload,
+                ],
+            )
+            .await
+            .map_err(map_pg)?;
+        if let Some(r) = rows.first() {
+            let seq: i64 = r.get(0);
+            tx.execute(
+                &timeline,
+                &[&ev.workspace_id.0, &e.profile_id.0, &seq, &ev.timestamp, &ev.kind, &e.name, &ev.channel],
+            )
+            .await
+            .map_err(map_pg)?;
+        }
+    }
     Ok(())
 }

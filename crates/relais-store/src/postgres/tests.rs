@@ -1,5 +1,6 @@
 //! Unit tests of the PostgreSQL engine's pure helpers.
 
+use super::setup::quote_ident;
 use super::*;
 
 #[test]

@@ -184,6 +184,19 @@ impl Server {
         self.get_as(ADMIN_KEY, path).await
     }
 
+    /// Any method on the admin API with the default admin key.
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.http.request(method, self.url(path)).bearer_auth(ADMIN_KEY);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
     /// Waits until everything ingested so far is processed.
     pub async fn settle(&self) {
         let (s, v) = self.get("/api/v1/pipeline?wait=20000").await;
