@@ -9,6 +9,9 @@
 //! * p50/p99 acknowledgement latency at about half the measured load;
 //! * peak RSS of the process (server *and* load generator).
 
+mod backfill;
+mod segments;
+
 use base64::Engine as _;
 use clap::{Args, Subcommand};
 use relais_engine::{admin, Engine, EngineConfig};
@@ -20,6 +23,10 @@ use std::time::{Duration, Instant};
 pub enum BenchCmd {
     /// HTTP ingest and processing throughput, latency and memory.
     Ingest(IngestBench),
+    /// Processing cost of live segments and ingest-to-membership latency.
+    Segments(segments::SegmentsBench),
+    /// A new segment over existing profiles, against DuckDB on the same data.
+    Backfill(backfill::BackfillBench),
 }
 
 #[derive(Args)]
@@ -44,6 +51,8 @@ pub struct IngestBench {
 pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
         BenchCmd::Ingest(b) => ingest(b).await,
+        BenchCmd::Segments(b) => segments::run(b).await,
+        BenchCmd::Backfill(b) => backfill::run(b).await,
     }
 }
 
@@ -138,6 +147,14 @@ async fn send_all(
     }
 }
 
+/// `Authorization` header value for a write key.
+fn basic(write_key: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{write_key}:"))
+    )
+}
+
 fn pct(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -172,10 +189,7 @@ async fn ingest(b: IngestBench) -> anyhow::Result<()> {
         std::future::pending(),
     ));
     let url = format!("http://{addr}/v1/batch");
-    let auth = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:", creds.write_key))
-    );
+    let auth = basic(&creds.write_key);
 
     eprintln!("generating {} events…", b.events);
     let load = Arc::new(bodies(1, b.events, b.batch));

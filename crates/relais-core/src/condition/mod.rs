@@ -5,7 +5,7 @@
 //! [`evaluate_reference`] recomputes from the profile's full event list, and
 //! [`evaluate`] reads the small per-profile [`AggState`]s that the processor
 //! keeps up to date event by event (one per [`EventSpec`] of the condition).
-//! The differential test (`differential.rs`) holds them to that. The grammar
+//! The differential test (`tests/differential.rs`) holds them to that. The grammar
 //! and its semantics are documented in `docs/conditions.md`.
 
 mod agg;

@@ -1,6 +1,6 @@
 //! The reference evaluator: recomputes every event condition from the
 //! profile's full event list. Slow and simple on purpose; the incremental
-//! evaluator must agree with it at every instant (`differential.rs`).
+//! evaluator must agree with it at every instant (`tests/differential.rs`).
 
 use super::agg::{check, Agg};
 use super::leaf::{computed_test, consent_status, in_bucket, reachable, trait_test};

@@ -196,3 +196,70 @@ fn incremental_and_reference_evaluators_agree() {
     );
     assert!(stats[2] > 50_000, "{stats:?}");
 }
+
+/// Replaces one random node of `v` (an object member or array element, at
+/// any depth) with an awkward value.
+fn mutate(r: &mut Rng, v: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    let awkward = [
+        Value::Null,
+        json!(-1),
+        json!(0),
+        json!(1.5),
+        json!(1e300),
+        json!(i64::MAX),
+        json!(u64::MAX),
+        json!(""),
+        json!("*"),
+        json!("a..b"),
+        json!("2025-13-45"),
+        json!("seg_0"),
+        json!([]),
+        json!({}),
+        json!([1, 2]),
+        json!(true),
+        json!({"extra": 1}),
+    ];
+    let children: Vec<&mut Value> = match v {
+        Value::Object(m) => m.values_mut().collect(),
+        Value::Array(a) => a.iter_mut().collect(),
+        _ => Vec::new(),
+    };
+    if children.is_empty() || r.chance(30) {
+        *v = r.pick(&awkward).clone();
+        return;
+    }
+    let n = children.len() as u64;
+    let child = children.into_iter().nth(r.below(n) as usize);
+    if let Some(child) = child {
+        mutate(r, child);
+    }
+}
+
+#[test]
+fn mutated_conditions_never_panic_and_what_parses_round_trips() {
+    let mut accepted = 0;
+    for seed in 0..3_000 {
+        let r = &mut Rng(seed ^ 0x5eed);
+        let mut json = tree(r, 1);
+        mutate(r, &mut json);
+        let Ok(c) = parse(&json) else { continue };
+        accepted += 1;
+        assert_eq!(
+            parse(&serde_json::to_value(&c).unwrap()).as_ref(),
+            Ok(&c),
+            "{json}"
+        );
+        let fx = facts(r);
+        let evs: Vec<Ev> = (0..5)
+            .map(|i| Ev::new(EVENTS[i % 4], T0 + i as i64, "web", props(r)))
+            .collect();
+        let out = states_of(&c, &evs).eval(&c, &fx, T0 + 10);
+        assert_eq!(
+            out.matched,
+            fx.facts(T0 + 10, |f| evaluate_reference(&c, f, &hists(&evs))),
+            "{json}"
+        );
+    }
+    assert!(accepted > 100, "{accepted}");
+}

@@ -171,6 +171,8 @@ fn event_errors_name_their_node() {
         "within.days",
         "36500 days",
     );
+    let huge = json!({"event": "X", "within": {"minutes": i64::MAX}});
+    rejects(huge, "within.minutes", "36500 days");
     rejects(
         json!({"event": "X", "within": {"days": 1, "hours": 2}}),
         "within",

@@ -172,3 +172,43 @@ fn computed_definitions_validate_and_round_trip() {
         assert_eq!(serde_json::to_value(&d).unwrap(), v);
     }
 }
+
+#[test]
+fn every_example_in_the_documentation_is_valid() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/conditions.md");
+    let doc = std::fs::read_to_string(path).unwrap();
+    let mut checked = 0;
+    for block in doc.split("```json").skip(1) {
+        let block = block.split("```").next().unwrap();
+        for v in serde_json::Deserializer::from_str(block).into_iter::<Value>() {
+            let v = v.unwrap_or_else(|e| panic!("{e} in {block}"));
+            if v.get("name").is_some() {
+                parse_computed(&v).unwrap_or_else(|e| panic!("{e}: {v}"));
+            } else {
+                cond(v);
+            }
+            checked += 1;
+        }
+    }
+    // And the inline examples of the tables: every snippet that starts like a condition.
+    let kinds = [
+        "and",
+        "or",
+        "not",
+        "trait",
+        "computed",
+        "event",
+        "consent",
+        "reachable",
+        "in_segment",
+        "bucket",
+    ];
+    for inline in doc.split('`') {
+        if kinds.iter().any(|k| inline.starts_with(&format!("{{\"{k}\":"))) {
+            let v: Value = serde_json::from_str(inline).unwrap_or_else(|e| panic!("{e}: {inline}"));
+            cond(v);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "{checked}");
+}
