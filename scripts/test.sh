@@ -33,3 +33,10 @@ cargo test --workspace --locked --no-fail-fast
 # Benchmarks are not timed tests: check that they run and print figures.
 echo "== benchmark smoke run (figures meaningless in a debug build) =="
 cargo run --locked -q -p relais -- bench ingest --events 5000 --clients 4 --latency-seconds 1
+cargo run --locked -q -p relais -- bench segments --events 5000 --segments 50 --clients 4 --latency-seconds 1
+if py=$(bash scripts/bench-setup.sh); then
+  cargo run --locked -q -p relais -- bench backfill --profiles 300 --python "$py"
+else
+  echo "!! DuckDB not installed: bench backfill runs without its comparison" >&2
+  cargo run --locked -q -p relais -- bench backfill --profiles 300 --python /nonexistent
+fi
