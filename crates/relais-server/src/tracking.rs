@@ -31,6 +31,10 @@ fn header_key(headers: &HeaderMap) -> Option<String> {
     auth.strip_prefix("Bearer ").map(|k| k.trim().to_owned())
 }
 
+/// Bodies declared up to this many times the limit are read (and dropped)
+/// before the 413 is sent.
+const DRAIN_FACTOR: usize = 4;
+
 /// Reads the body within the request limit, un-gzipping if asked.
 pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Bytes> {
     let too_large = || {
@@ -43,7 +47,13 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResu
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
+    if let Some(n) = declared.filter(|n| *n > limit) {
+        // A client that is already sending would get a broken pipe instead
+        // of the answer if the connection closed now: read and drop a body
+        // of reasonable size first (a huge one is cut short).
+        if n <= DRAIN_FACTOR * limit {
+            let _ = axum::body::to_bytes(body, DRAIN_FACTOR * limit).await;
+        }
         return Err(too_large());
     }
     let raw = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;

@@ -45,6 +45,8 @@ pub(super) struct State {
     /// Merged profile → the profile it was merged into.
     redirects: HashMap<ProfileId, ProfileId>,
     pub(super) profiles: HashMap<ProfileId, Entry>,
+    /// Profiles changed or touched since the last commit (may repeat).
+    pub(super) pending: Vec<ProfileId>,
     /// Segments and computed traits in force.
     pub(super) registry: Arc<Registry>,
 }
@@ -56,6 +58,7 @@ impl State {
             ids: HashMap::new(),
             redirects: HashMap::new(),
             profiles: HashMap::new(),
+            pending: Vec::new(),
             registry,
         }
     }
@@ -72,6 +75,7 @@ impl State {
     pub fn touch(&mut self, pid: ProfileId, f: impl FnOnce(&mut Touch)) {
         if let Some(e) = self.profiles.get_mut(&pid) {
             f(&mut e.touch);
+            self.pending.push(pid);
         }
     }
 
@@ -80,6 +84,7 @@ impl State {
     }
 
     pub fn clear(&mut self) {
+        self.pending.clear();
         self.ids.clear();
         self.redirects.clear();
         self.profiles.clear();
@@ -87,8 +92,10 @@ impl State {
 
     /// Marks everything clean after a successful commit.
     pub fn committed(&mut self) {
-        for e in self.profiles.values_mut() {
-            e.dirty = false;
+        for pid in self.pending.drain(..) {
+            if let Some(e) = self.profiles.get_mut(&pid) {
+                e.dirty = false;
+            }
         }
     }
 
@@ -235,6 +242,7 @@ impl State {
                 if let Some(e) = self.profiles.get_mut(&p) {
                     seg::init_aggregates(w, &mut e.state, &past, now);
                     e.dirty = true;
+                    self.pending.push(p);
                 }
             }
         }
@@ -357,6 +365,7 @@ impl State {
                         cause_seq: None,
                     },
                 );
+                self.pending.push(id);
                 id
             }
         };
@@ -404,6 +413,7 @@ impl State {
         e.dirty = true;
         e.cause_seq = Some(entry.seq);
         note_change(&mut e.touch, kind, value);
+        self.pending.push(target);
         if kind == MessageType::Track {
             if let (Some(name), Some(w)) = (value.get("event").and_then(Value::as_str), self.registry.workspace(ws)) {
                 let props = value.get("properties").unwrap_or(&Value::Null);
@@ -467,6 +477,7 @@ impl State {
         e.touch.events.insert(name.to_owned());
         e.cause_seq = Some(entry.seq);
         e.dirty = true;
+        self.pending.push(pid);
         Ok(())
     }
 
@@ -488,6 +499,7 @@ impl State {
         l.state.membership = Default::default();
         w.state.absorb(l.state);
         w.touch.all = true;
+        self.pending.push(winner);
         w.created_at = w.created_at.min(l.created_at);
         w.dirty = true;
         self.redirects.insert(loser, winner);
@@ -505,7 +517,10 @@ impl State {
 
     /// Moves every changed profile into the batch to commit.
     pub fn drain_dirty(&mut self, out: &mut ProcessedBatch) {
-        for (id, e) in self.profiles.iter_mut().filter(|(_, e)| e.dirty) {
+        self.pending.sort_unstable();
+        self.pending.dedup();
+        for id in &self.pending {
+            let Some(e) = self.profiles.get_mut(id).filter(|e| e.dirty) else { continue };
             seg::drop_stale(self.registry.workspace(e.ws), &mut e.state);
             let keys = search_keys(&e.state);
             let changed = keys != e.search_keys;

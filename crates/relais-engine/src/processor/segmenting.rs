@@ -59,7 +59,10 @@ impl State {
         out: &mut ProcessedBatch,
     ) {
         let registry = self.registry.clone();
-        for (pid, e) in self.profiles.iter_mut() {
+        self.pending.sort_unstable();
+        self.pending.dedup();
+        for pid in &self.pending {
+            let Some(e) = self.profiles.get_mut(pid) else { continue };
             if e.touch.is_empty() {
                 continue;
             }
