@@ -2,6 +2,7 @@
 //! profile API read by name.
 
 use crate::profile::{ProfileState, Usage};
+use crate::rfm::{score_profile, RfmCuts};
 use crate::time::format_ms;
 use serde_json::{json, Map, Value};
 
@@ -41,6 +42,10 @@ pub const BUILTIN_NAMES: &[&str] = &[
     "preferred_channel",
     "has_push_token",
 ];
+
+/// The RFM scores ([`crate::rfm`]): built in too, but scored against the
+/// workspace's cut points, so read with [`rfm`] rather than [`builtin`].
+pub const RFM_NAMES: &[&str] = &["rfm_r", "rfm_f", "rfm_m", "rfm"];
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -93,6 +98,37 @@ pub fn builtin(state: &ProfileState, name: &str, now: i64) -> Option<Computed> {
         _ => return None,
     };
     Some(Computed::Value(value))
+}
+
+/// The RFM trait `name` of a profile against its workspace's cut points;
+/// `None` for a name not in [`RFM_NAMES`]. `rfm_r`, `rfm_f`, `rfm_m` are
+/// numbers 1..=5, `rfm` their digits (`"545"`); `Value(Null)` for a profile
+/// without an order, or when the workspace has no cut points yet. They do
+/// not change with time alone (recency is measured when the cut points were
+/// computed; see [`crate::rfm`]).
+pub fn rfm(state: &ProfileState, cuts: Option<&RfmCuts>, name: &str) -> Option<Computed> {
+    if !RFM_NAMES.contains(&name) {
+        return None;
+    }
+    let score = cuts.and_then(|c| score_profile(c, &state.commerce.order_stats()));
+    let value = score.map_or(Value::Null, |s| match name {
+        "rfm_r" => Value::from(s.r),
+        "rfm_f" => Value::from(s.f),
+        "rfm_m" => Value::from(s.m),
+        _ => Value::from(s.code()),
+    });
+    Some(Computed::Value(value))
+}
+
+/// The RFM traits as the profile API shows them: all four when the
+/// workspace has cut points (`null` for a profile without an order), none
+/// otherwise.
+pub fn all_rfm(state: &ProfileState, cuts: Option<&RfmCuts>) -> Map<String, Value> {
+    let Some(cuts) = cuts else { return Map::new() };
+    RFM_NAMES
+        .iter()
+        .filter_map(|&name| Some((name.to_owned(), render(rfm(state, Some(cuts), name)?, 0))))
+        .collect()
 }
 
 /// Every built-in computed trait as the profile API shows it: `DaysSince`
@@ -273,6 +309,38 @@ mod tests {
             assert_eq!(&all[k], v, "{k}");
         }
         assert_eq!(all["channels_used"]["app"]["events"], 2);
+    }
+
+    #[test]
+    fn rfm_traits_need_cut_points_and_an_order() {
+        let cuts = RfmCuts {
+            recency: [10.0, 20.0, 30.0, 40.0],
+            frequency: [1.0, 2.0, 3.0, 4.0],
+            monetary: [10.0, 20.0, 30.0, 40.0],
+            at: 100 * DAY,
+        };
+        let mut p = ProfileState::default();
+        assert_eq!(rfm(&p, Some(&cuts), "order_count"), None, "not an RFM name");
+        assert_eq!(rfm(&p, Some(&cuts), "rfm_r"), Some(Computed::Value(Value::Null)));
+        assert!(all_rfm(&p, None).is_empty(), "no cut points: not shown");
+        let order =
+            json!({"type":"track","event":"Order Completed","properties":{"order_id":"o1","total":"25"}});
+        track(&mut p, 85 * DAY, "web", order);
+        track(
+            &mut p,
+            88 * DAY,
+            "web",
+            json!({"type":"track","event":"Order Completed","properties":{"order_id":"o2","total":"12"}}),
+        );
+        assert_eq!(rfm(&p, None, "rfm_m"), Some(Computed::Value(Value::Null)));
+        // 12 days before `at`: better than 3 recency cuts; 2 orders: equal
+        // to one cut; 37: better than 3.
+        assert_eq!(rfm(&p, Some(&cuts), "rfm_r"), Some(Computed::Value(json!(4))));
+        assert_eq!(
+            Value::Object(all_rfm(&p, Some(&cuts))),
+            json!({"rfm_r": 4, "rfm_f": 2, "rfm_m": 4, "rfm": "424"})
+        );
+        assert!(RFM_NAMES.iter().all(|n| !BUILTIN_NAMES.contains(n)));
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod membership;
 pub mod message;
 pub mod profile;
+pub mod rfm;
 pub mod slim;
 pub mod time;
 

@@ -5,7 +5,7 @@
 
 use crate::segments::registry;
 use crate::Engine;
-use relais_core::computed::BUILTIN_NAMES;
+use relais_core::computed::{BUILTIN_NAMES, RFM_NAMES};
 use relais_core::condition::parse_computed;
 use relais_core::time::format_ms;
 use relais_core::{Error, ErrorCode, WorkspaceId};
@@ -24,7 +24,7 @@ fn check_name(name: &str) -> Result<(), Error> {
             format!("computed trait name {name:?} must be 1-64 characters of a-z, 0-9 and _, starting with a letter"),
         ));
     }
-    if BUILTIN_NAMES.contains(&name) {
+    if BUILTIN_NAMES.contains(&name) || RFM_NAMES.contains(&name) {
         return Err(Error::new(
             ErrorCode::Conflict,
             format!("{name:?} is a built-in computed trait; choose another name"),
@@ -37,7 +37,10 @@ fn check_name(name: &str) -> Result<(), Error> {
 pub async fn put(engine: &Engine, ws: WorkspaceId, name: &str, mut def: Value) -> Result<Value, Error> {
     check_name(name)?;
     let obj = def.as_object_mut().ok_or_else(|| {
-        Error::new(ErrorCode::InvalidBody, "the body must be a JSON object: {\"event\", \"fn\", …}")
+        Error::new(
+            ErrorCode::InvalidBody,
+            "the body must be a JSON object: {\"event\", \"fn\", …}",
+        )
     })?;
     match obj.get("name") {
         None => {
@@ -75,7 +78,7 @@ pub async fn list(engine: &Engine, ws: WorkspaceId) -> Result<Value, Error> {
     let all = engine.store.list_computed_traits(Some(ws)).await?;
     Ok(json!({
         "computed_traits": all.iter().map(view).collect::<Vec<_>>(),
-        "built_in": BUILTIN_NAMES,
+        "built_in": BUILTIN_NAMES.iter().chain(RFM_NAMES).collect::<Vec<_>>(),
     }))
 }
 
@@ -92,7 +95,10 @@ pub async fn delete(engine: &Engine, ws: WorkspaceId, name: &str) -> Result<(), 
     if !users.is_empty() {
         return Err(Error::new(
             ErrorCode::Conflict,
-            format!("computed trait {name:?} is used by {}; change those first", users.join(", ")),
+            format!(
+                "computed trait {name:?} is used by {}; change those first",
+                users.join(", ")
+            ),
         ));
     }
     if !engine.store.delete_computed_trait(ws, name).await? {

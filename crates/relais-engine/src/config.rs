@@ -20,6 +20,9 @@ pub struct EngineConfig {
     pub identity_traits: Vec<String>,
     /// Profiles kept in the processor's memory before its caches are reset.
     pub profile_cache: usize,
+    /// Seconds between two refreshes of a workspace's RFM cut points
+    /// (0: only on demand, `POST /api/v1/rfm/refresh`).
+    pub rfm_refresh_secs: u64,
 }
 
 impl Default for EngineConfig {
@@ -31,6 +34,7 @@ impl Default for EngineConfig {
             process_batch: 5_000,
             identity_traits: vec!["loyalty_id".to_owned()],
             profile_cache: 1_000_000,
+            rfm_refresh_secs: 3_600,
         }
     }
 }

@@ -214,10 +214,9 @@ impl Worker {
             self.reload_segments(false).await?;
         }
         self.internal_sources().await?;
-        if self.last_timers.elapsed() >= TIMER_POLL {
-            if !self.fire_timers().await? {
-                self.last_timers = Instant::now();
-            }
+        // While checks keep coming due, look again at once.
+        if self.last_timers.elapsed() >= TIMER_POLL && !self.fire_timers().await? {
+            self.last_timers = Instant::now();
         }
         self.backfill_step().await?;
         Ok(())
@@ -229,6 +228,7 @@ impl Worker {
     }
 
     async fn process(&mut self, batch: &[LogEvent]) -> Result<(), StoreError> {
+        let started = Instant::now();
         let registry = self.state.registry.clone();
         let keep = |name: &str| registry.keeps_properties(name);
         let parsed: Vec<Option<serde_json::Value>> = batch
@@ -260,12 +260,25 @@ impl Worker {
                 .apply(&self.store, entry, value, source, &mut out)
                 .await?;
         }
+        let applied = Instant::now();
         let now = relais_core::time::now_ms();
         self.state
             .evaluate_touched(segmenting::Cause::Event, now, &self.internal, &mut out);
+        let evaluated = Instant::now();
         self.state.drain_dirty(&mut out);
+        let drained = Instant::now();
         self.store.commit_processed(&out).await?;
         self.state.committed();
+        tracing::debug!(
+            events = batch.len(),
+            profiles = out.profiles.len(),
+            changes = out.memberships.len(),
+            apply_ms = (applied - started).as_millis() as u64,
+            evaluate_ms = (evaluated - applied).as_millis() as u64,
+            serialise_ms = (drained - evaluated).as_millis() as u64,
+            commit_ms = drained.elapsed().as_millis() as u64,
+            "batch processed"
+        );
         Ok(())
     }
 

@@ -57,7 +57,8 @@ pub struct ProfileView {
     pub channels: BTreeMap<String, UsageView>,
     /// Sources the events came from, by source name.
     pub sources: BTreeMap<String, UsageView>,
-    /// Built-in and user-defined computed traits, as of now.
+    /// Built-in and user-defined computed traits, as of now; the RFM
+    /// scores once the workspace has cut points.
     pub computed: Map<String, Value>,
     /// Cart, wishlist, recent orders, recently viewed, coupons (times in ms).
     pub commerce: Value,
@@ -188,6 +189,8 @@ pub async fn get(engine: &Engine, ws: WorkspaceId, id: ProfileId) -> Result<Prof
     let identities = engine.store.profile_identities(ws, stored.id).await?;
     let now = now_ms();
     let mut computed = relais_core::computed::all_builtin(&state, now);
+    let rfm = crate::rfm::workspace_cuts(&engine.store, ws).await?;
+    computed.extend(relais_core::computed::all_rfm(&state, rfm.as_ref()));
     computed.extend(user_computed(engine, ws, stored.id, &state, now).await?);
     let names: HashMap<SegmentId, String> = engine
         .store
@@ -243,7 +246,9 @@ async fn user_computed(
             None => {
                 let names = [def.spec().event().to_owned()];
                 let rows = engine.store.profile_history(ws, &[id], Some(&names)).await?;
-                let past = crate::segments::preview::group_history(rows).remove(&id).unwrap_or_default();
+                let past = crate::segments::preview::group_history(rows)
+                    .remove(&id)
+                    .unwrap_or_default();
                 let events: Vec<relais_core::condition::HistEvent> = past
                     .iter()
                     .map(|e| relais_core::condition::HistEvent {

@@ -7,6 +7,7 @@ pub mod api;
 pub mod error;
 pub mod openapi;
 pub mod ops;
+pub mod rfm_api;
 pub mod segments_api;
 pub mod tracking;
 
@@ -101,12 +102,16 @@ pub fn router(engine: Arc<Engine>) -> Router {
                 .put(segments_api::update_segment)
                 .delete(segments_api::delete_segment),
         )
-        .route("/api/v1/segments/{id}/members", get(segments_api::segment_members))
+        .route(
+            "/api/v1/segments/{id}/members",
+            get(segments_api::segment_members),
+        )
         .route("/api/v1/computed-traits", get(segments_api::list_computed_traits))
         .route(
             "/api/v1/computed-traits/{name}",
             axum::routing::put(segments_api::put_computed_trait).delete(segments_api::delete_computed_trait),
-        );
+        )
+        .route("/api/v1/rfm/refresh", post(rfm_api::refresh));
 
     Router::new()
         .merge(tracking)

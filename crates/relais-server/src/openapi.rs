@@ -50,6 +50,7 @@ impl Modify for Security {
         crate::segments_api::put_computed_trait,
         crate::segments_api::list_computed_traits,
         crate::segments_api::delete_computed_trait,
+        crate::rfm_api::refresh,
         crate::ops::track_doc,
         crate::ops::batch_doc,
         crate::ops::health,

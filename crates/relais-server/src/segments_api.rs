@@ -20,8 +20,12 @@ fn body<T>(b: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
 }
 
 fn segment_id(s: &str) -> ApiResult<SegmentId> {
-    SegmentId::parse(s)
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("{s:?} is not a segment id (seg_<n>)")))
+    SegmentId::parse(s).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("{s:?} is not a segment id (seg_<n>)"),
+        )
+    })
 }
 
 #[utoipa::path(post, path = "/api/v1/segments", tag = "segments",
@@ -118,7 +122,10 @@ pub async fn segment_members(
     let after = match p.after.as_deref() {
         None | Some("") => None,
         Some(a) => Some(ProfileId::parse(a).ok_or_else(|| {
-            ApiError::new(ErrorCode::InvalidField, format!("after={a:?} is not a profile id (prof_<n>)"))
+            ApiError::new(
+                ErrorCode::InvalidField,
+                format!("after={a:?} is not a profile id (prof_<n>)"),
+            )
         })?),
     };
     let page = segments::members(&state.engine, ws, segment_id(&id)?, after, p.limit.unwrap_or(100)).await?;

@@ -2,14 +2,17 @@
 //! against SQLite and PostgreSQL (`tests/conformance_*.rs`).
 //!
 //! Each case takes a fresh, migrated, empty store. Add a case here (or in a
-//! submodule: segments are in `conformance/segments.rs`) and to the list in
+//! submodule: segments are in `conformance/segments.rs`, RFM in
+//! `conformance/rfm.rs`) and to the list in
 //! [`conformance_suite!`] and both engines are held to it.
 
 use crate::*;
 use relais_core::identity::Identity;
 
+mod rfm;
 mod segments;
 
+pub use rfm::*;
 pub use segments::*;
 
 /// Expands to one `#[tokio::test]` per case. `$make` is an async expression
@@ -39,7 +42,9 @@ macro_rules! conformance_suite {
             backfill_progress_applies_to_its_version_only,
             profile_history_filters_names_in_profile_and_seq_order,
             profile_ids_page_over_existing_profiles,
-            computed_traits_upsert_list_and_delete
+            computed_traits_upsert_list_and_delete,
+            restart_backfill_keeps_definition_and_ignores_old_progress,
+            rfm_thresholds_replace_newer_only_and_list
         );
     };
     (@cases $attrs:tt $make:expr; $($case:ident),* $(,)?) => {

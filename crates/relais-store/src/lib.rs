@@ -169,6 +169,12 @@ pub trait Store: Send + Sync + 'static {
         definition: &str,
         now: i64,
     ) -> StoreResult<Option<SegmentRecord>>;
+    /// Starts the segment's backfill over without changing its definition:
+    /// status backfilling, cursor and done 0, version + 1 (so progress of
+    /// the run under way is ignored; the last total stays as an estimate).
+    /// For when something the segment reads changed (e.g. RFM cut points).
+    /// `false` when there is no such segment.
+    async fn restart_backfill(&self, ws: WorkspaceId, id: SegmentId) -> StoreResult<bool>;
     /// Removes the segment and its members (their history stays); `false`
     /// when there was no such segment.
     async fn delete_segment(&self, ws: WorkspaceId, id: SegmentId) -> StoreResult<bool>;
@@ -234,6 +240,15 @@ pub trait Store: Send + Sync + 'static {
     /// One workspace's, or all (`None`), by workspace then name.
     async fn list_computed_traits(&self, ws: Option<WorkspaceId>) -> StoreResult<Vec<ComputedTraitRecord>>;
     async fn delete_computed_trait(&self, ws: WorkspaceId, name: &str) -> StoreResult<bool>;
+
+    // ---- RFM -------------------------------------------------------------------
+    /// Replaces the workspace's RFM cut points (stored under `ws`;
+    /// `t.workspace_id` is not read), unless the stored ones were computed
+    /// later (`false`: two refreshes raced and the later one stays).
+    async fn put_rfm_thresholds(&self, ws: WorkspaceId, t: &RfmThresholds) -> StoreResult<bool>;
+    /// One workspace's cut points (none before its first refresh), or every
+    /// workspace's (`None`), by workspace.
+    async fn rfm_thresholds(&self, ws: Option<WorkspaceId>) -> StoreResult<Vec<RfmThresholds>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -19,7 +19,8 @@
 //!
 //! Connecting and migrating are in `postgres/setup.rs`, error mapping in
 //! `postgres/errors.rs`, the processor's commit in `postgres/commit.rs`,
-//! the segment methods in `postgres/segments.rs`.
+//! the segment methods in `postgres/segments.rs`, RFM cut points in
+//! `postgres/rfm.rs`.
 
 use crate::*;
 use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
@@ -32,6 +33,7 @@ use tokio_postgres::{NoTls, Row};
 
 mod commit;
 mod errors;
+mod rfm;
 mod segments;
 mod setup;
 
@@ -723,6 +725,10 @@ impl Store for PgStore {
         segments::update_segment(self, ws, id, name, description, definition, now).await
     }
 
+    async fn restart_backfill(&self, ws: WorkspaceId, id: SegmentId) -> StoreResult<bool> {
+        rfm::restart_backfill(self, ws, id).await
+    }
+
     async fn delete_segment(&self, ws: WorkspaceId, id: SegmentId) -> StoreResult<bool> {
         segments::delete_segment(self, ws, id).await
     }
@@ -812,6 +818,14 @@ impl Store for PgStore {
 
     async fn delete_computed_trait(&self, ws: WorkspaceId, name: &str) -> StoreResult<bool> {
         segments::delete_computed_trait(self, ws, name).await
+    }
+
+    async fn put_rfm_thresholds(&self, ws: WorkspaceId, t: &RfmThresholds) -> StoreResult<bool> {
+        rfm::put_rfm_thresholds(self, ws, t).await
+    }
+
+    async fn rfm_thresholds(&self, ws: Option<WorkspaceId>) -> StoreResult<Vec<RfmThresholds>> {
+        rfm::rfm_thresholds(self, ws).await
     }
 }
 

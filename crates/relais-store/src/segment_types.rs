@@ -42,7 +42,8 @@ pub struct SegmentRecord {
     pub description: String,
     /// The condition, as JSON text.
     pub definition: String,
-    /// 1 at creation, +1 at each change of `definition`.
+    /// 1 at creation, +1 at each change of `definition` and each
+    /// [`crate::Store::restart_backfill`].
     pub version: i64,
     pub status: SegmentStatus,
     /// The last profile id the backfill of this version has evaluated.
@@ -61,6 +62,35 @@ pub struct ComputedTraitRecord {
     pub definition: String,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A workspace's RFM cut points (see `relais_core::rfm`): for each measure
+/// the 20/40/60/80 % quantiles over the workspace's buyers, ascending.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RfmThresholds {
+    pub workspace_id: WorkspaceId,
+    /// Whole days since the last order, at `computed_at`.
+    pub recency: [f64; 4],
+    /// Order count.
+    pub frequency: [f64; 4],
+    /// Lifetime value.
+    pub monetary: [f64; 4],
+    /// Profiles with at least one order they were computed over; 0: nobody
+    /// can be scored (the cut points mean nothing).
+    pub buyers: i64,
+    pub computed_at: i64,
+}
+
+impl RfmThresholds {
+    /// The cut points to score against; `None` without buyers.
+    pub fn cuts(&self) -> Option<relais_core::rfm::RfmCuts> {
+        (self.buyers > 0).then_some(relais_core::rfm::RfmCuts {
+            recency: self.recency,
+            frequency: self.frequency,
+            monetary: self.monetary,
+            at: self.computed_at,
+        })
+    }
 }
 
 /// A profile entering or leaving a segment; also a row of the segment

@@ -7,7 +7,7 @@
 //! which WAL lets run beside the writer.
 //!
 //! Segments, memberships, timers and computed traits are in
-//! `sqlite/segments.rs`.
+//! `sqlite/segments.rs`; RFM cut points in `sqlite/rfm.rs`.
 
 use crate::*;
 use relais_core::identity::Identity;
@@ -16,11 +16,13 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+mod rfm;
 mod segments;
 
 const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_segments.sql")),
+    (3, include_str!("../migrations/sqlite/0003_rfm.sql")),
 ];
 const MAX_IDLE_READERS: usize = 8;
 
@@ -38,6 +40,10 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file and runs migrations.
     pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
         let writer = connect(path)?;
+        // Checkpoints run beside the writer (below), not inside whichever
+        // commit happens to cross the WAL threshold: that commit, often an
+        // ingest request waiting for its answer, would pay for it.
+        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         let store = SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
@@ -46,6 +52,7 @@ impl SqliteStore {
             }),
         };
         store.migrate_blocking()?;
+        spawn_checkpointer(Arc::downgrade(&store.inner))?;
         Ok(store)
     }
 
@@ -93,6 +100,28 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Other(format!("sqlite reader task failed: {e}")))?
     }
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A thread that checkpoints the WAL (PASSIVE: never blocks the writer or
+/// readers) until the store is dropped.
+fn spawn_checkpointer(inner: std::sync::Weak<Inner>) -> anyhow::Result<()> {
+    let path = inner.upgrade().map(|i| i.path.clone()).unwrap_or_default();
+    let conn = connect(&path)?;
+    std::thread::Builder::new()
+        .name("relais-sqlite-checkpoint".into())
+        .spawn(move || loop {
+            std::thread::sleep(CHECKPOINT_EVERY);
+            if inner.upgrade().is_none() {
+                return;
+            }
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+            }
+        })?;
+    Ok(())
 }
 
 fn connect(path: &Path) -> rusqlite::Result<Connection> {
@@ -525,10 +554,28 @@ impl Store for SqliteStore {
     }
 
     async fn commit_processed(&self, batch: &ProcessedBatch) -> StoreResult<()> {
+        let asked = std::time::Instant::now();
         self.write(move |c| {
+            let locked = std::time::Instant::now();
+            // Processed state is derived from the log and committed with its
+            // checkpoint: if a power loss took the last commits away, the
+            // processor would redo them from the log (emitted events keep
+            // their message ids). So no fsync of its own; the next ingest
+            // commit (synchronous=FULL) makes it durable along with the WAL.
+            c.pragma_update(None, "synchronous", "NORMAL")?;
             let tx = c.transaction()?;
             apply_processed(&tx, batch)?;
-            tx.commit()
+            let applied = std::time::Instant::now();
+            let committed = tx.commit();
+            c.pragma_update(None, "synchronous", "FULL")?;
+            committed?;
+            tracing::debug!(
+                wait_ms = (locked - asked).as_millis() as u64,
+                apply_ms = (applied - locked).as_millis() as u64,
+                sync_ms = applied.elapsed().as_millis() as u64,
+                "sqlite commit_processed"
+            );
+            Ok(())
         })
         .await
     }
@@ -756,6 +803,10 @@ impl Store for SqliteStore {
         segments::update_segment(self, ws, id, name, description, definition, now).await
     }
 
+    async fn restart_backfill(&self, ws: WorkspaceId, id: SegmentId) -> StoreResult<bool> {
+        rfm::restart_backfill(self, ws, id).await
+    }
+
     async fn delete_segment(&self, ws: WorkspaceId, id: SegmentId) -> StoreResult<bool> {
         segments::delete_segment(self, ws, id).await
     }
@@ -845,5 +896,13 @@ impl Store for SqliteStore {
 
     async fn delete_computed_trait(&self, ws: WorkspaceId, name: &str) -> StoreResult<bool> {
         segments::delete_computed_trait(self, ws, name).await
+    }
+
+    async fn put_rfm_thresholds(&self, ws: WorkspaceId, t: &RfmThresholds) -> StoreResult<bool> {
+        rfm::put_rfm_thresholds(self, ws, t).await
+    }
+
+    async fn rfm_thresholds(&self, ws: Option<WorkspaceId>) -> StoreResult<Vec<RfmThresholds>> {
+        rfm::rfm_thresholds(self, ws).await
     }
 }

@@ -2,8 +2,8 @@
 //! benchmark.
 
 mod bench;
-mod segment_cmd;
 mod config;
+mod segment_cmd;
 
 // Ingest and processing allocate many small strings per event; in a profile
 // of `relais bench ingest`, glibc's malloc/free took about a third of the
@@ -291,7 +291,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let s = store.open(&store.file()?).await?;
             segment_cmd::run(cmd, s).await
         }
-        Command::Bench(cmd) => bench::run(cmd).await,
+        Command::Bench(cmd) => {
+            if std::env::var_os("RELAIS_LOG").is_some() {
+                init_logs(None);
+            }
+            bench::run(cmd).await
+        }
     }
 }
 

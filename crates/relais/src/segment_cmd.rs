@@ -70,7 +70,10 @@ pub async fn run(cmd: SegmentCmd, store: DynStore) -> anyhow::Result<()> {
                 condition,
             };
             let s = segments::save_new(&store, ws.id, &input).await?;
-            println!("segment {} created; a running server computes it over existing profiles", s.id);
+            println!(
+                "segment {} created; a running server computes it over existing profiles",
+                s.id
+            );
             if follow {
                 watch(&store, ws.id, s.id).await?;
             }
@@ -78,7 +81,8 @@ pub async fn run(cmd: SegmentCmd, store: DynStore) -> anyhow::Result<()> {
         }
         SegmentCmd::Watch { workspace, id } => {
             let ws = admin::workspace_by_name(&store, &workspace).await?;
-            let id = SegmentId::parse(&id).with_context(|| format!("{id:?} is not a segment id (seg_<n>)"))?;
+            let id =
+                SegmentId::parse(&id).with_context(|| format!("{id:?} is not a segment id (seg_<n>)"))?;
             watch(&store, ws.id, id).await
         }
     }
@@ -87,9 +91,11 @@ pub async fn run(cmd: SegmentCmd, store: DynStore) -> anyhow::Result<()> {
 async fn watch(store: &DynStore, ws: relais_core::WorkspaceId, id: SegmentId) -> anyhow::Result<()> {
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} profiles ({per_sec}, eta {eta})")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:40}] {pos}/{len} profiles ({per_sec}, eta {eta})",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     loop {
         let s = store

@@ -29,7 +29,11 @@ async fn batch(s: &Server, events: Vec<Value>) {
 
 async fn create(s: &Server, name: &str, condition: Value) -> String {
     let (status, seg) = s
-        .admin("POST", "/api/v1/segments", Some(json!({"name": name, "condition": condition})))
+        .admin(
+            "POST",
+            "/api/v1/segments",
+            Some(json!({"name": name, "condition": condition})),
+        )
         .await;
     assert_eq!(status, 201, "{seg}");
     let id = seg["id"].as_str().unwrap().to_owned();
@@ -65,8 +69,11 @@ fn names(timeline: &Value) -> Vec<String> {
 /// order since, reachable by e-mail; enters on the app event, leaves when
 /// the order arrives from the store till (identified by loyalty card).
 async fn abandoned_app_cart_enters_and_store_order_exits(s: Server) {
-    batch(&s, vec![json!({"type":"identify","userId":"c1","anonymousId":"phone-1",
-        "traits":{"email":"ana@example.com","loyalty_id":"L-77"},"timestamp":now_iso(-60_000)})])
+    batch(
+        &s,
+        vec![json!({"type":"identify","userId":"c1","anonymousId":"phone-1",
+        "traits":{"email":"ana@example.com","loyalty_id":"L-77"},"timestamp":now_iso(-60_000)})],
+    )
     .await;
     let condition = json!({"and":[
         {"event":"Product Added","where":[{"property":"$channel","op":"eq","value":"app"}],
@@ -74,7 +81,11 @@ async fn abandoned_app_cart_enters_and_store_order_exits(s: Server) {
         {"reachable":"email"}]});
     s.settle().await;
     let (status, preview) = s
-        .admin("POST", "/api/v1/segments/preview", Some(json!({"condition": condition})))
+        .admin(
+            "POST",
+            "/api/v1/segments/preview",
+            Some(json!({"condition": condition})),
+        )
         .await;
     assert_eq!(status, 200, "{preview}");
     assert_eq!(preview["size"], 0);
@@ -86,22 +97,44 @@ async fn abandoned_app_cart_enters_and_store_order_exits(s: Server) {
 
     // The qualifying event, on the app.
     let acked = Instant::now();
-    batch(&s, vec![json!({"type":"track","anonymousId":"phone-1","event":"Product Added",
+    batch(
+        &s,
+        vec![
+            json!({"type":"track","anonymousId":"phone-1","event":"Product Added",
         "properties":{"product_id":"P1","price":49.9,"quantity":1},
-        "context":{"touchpoint":"app"},"timestamp":now_iso(0)})])
+        "context":{"touchpoint":"app"},"timestamp":now_iso(0)}),
+        ],
+    )
     .await;
     let path = format!("/api/v1/segments/{id}");
-    common::wait_for(|| async { s.get(&path).await.1["size"] == 1 }, "the profile to enter").await;
-    eprintln!("entered {} ms after the acknowledgement", acked.elapsed().as_millis());
+    common::wait_for(
+        || async { s.get(&path).await.1["size"] == 1 },
+        "the profile to enter",
+    )
+    .await;
+    eprintln!(
+        "entered {} ms after the acknowledgement",
+        acked.elapsed().as_millis()
+    );
 
     let (_, members) = s.get(&format!("/api/v1/segments/{id}/members")).await;
     let member = &members["members"][0];
-    assert!(common::identities(member).contains(&"email:ana@example.com".to_owned()), "{members}");
+    assert!(
+        common::identities(member).contains(&"email:ana@example.com".to_owned()),
+        "{members}"
+    );
     let (_, profile) = s.get("/api/v1/profiles/user_id:c1?wait=20000").await;
     assert_eq!(profile["segments"][0]["segment_id"], id.as_str(), "{profile}");
-    assert_eq!(profile["commerce"]["cart"]["items"][0]["product_id"], "P1", "{profile}");
+    assert_eq!(
+        profile["commerce"]["cart"]["items"][0]["product_id"], "P1",
+        "{profile}"
+    );
     let (_, preview) = s
-        .admin("POST", "/api/v1/segments/preview", Some(json!({"condition": condition})))
+        .admin(
+            "POST",
+            "/api/v1/segments/preview",
+            Some(json!({"condition": condition})),
+        )
         .await;
     assert_eq!(preview["size"], 1, "{preview}");
 
@@ -110,7 +143,11 @@ async fn abandoned_app_cart_enters_and_store_order_exits(s: Server) {
         "properties":{"order_id":"O-1","total":49.9,"products":[{"product_id":"P1","quantity":1,"price":49.9}]},
         "context":{"touchpoint":"store","traits":{"loyalty_id":"L-77"}},"timestamp":now_iso(1_000)})])
     .await;
-    assert_eq!(size(&s, &id).await, 0, "the order from the store ends the membership");
+    assert_eq!(
+        size(&s, &id).await,
+        0,
+        "the order from the store ends the membership"
+    );
 
     let (_, segs) = s.get("/api/v1/profiles/user_id:c1/segments").await;
     let history = segs["history"].as_array().unwrap();
@@ -125,14 +162,21 @@ async fn abandoned_app_cart_enters_and_store_order_exits(s: Server) {
     let n = names(&timeline);
     assert_eq!(
         &n[..4],
-        ["Segment Exited", "Order Completed", "Segment Entered", "Product Added"],
+        [
+            "Segment Exited",
+            "Order Completed",
+            "Segment Entered",
+            "Product Added"
+        ],
         "{timeline}"
     );
     let exited = &timeline["events"][0];
     assert_eq!(exited["channel"], "internal");
     assert_eq!(exited["event"]["properties"]["segment_id"], id.as_str());
     let (_, profile) = s.get("/api/v1/profiles/user_id:c1").await;
-    let items = profile["commerce"]["cart"]["items"].as_array().map_or(0, Vec::len);
+    let items = profile["commerce"]["cart"]["items"]
+        .as_array()
+        .map_or(0, Vec::len);
     assert_eq!(items, 0, "the store order emptied the app cart: {profile}");
     assert_eq!(profile["computed"]["order_count"], 1);
 }
@@ -140,14 +184,26 @@ async fn abandoned_app_cart_enters_and_store_order_exits(s: Server) {
 /// "Added to cart in the last 24 h": the event is 24 h minus 3 s old, so the
 /// profile must leave about 3 s later with no event at all.
 async fn time_window_closes_without_any_event(s: Server) {
-    let id = create(&s, "Recent adders", json!({"event":"Product Added","within":{"hours":24}})).await;
-    batch(&s, vec![json!({"type":"track","userId":"u-old","event":"Product Added",
-        "properties":{"product_id":"P1"},"timestamp":now_iso(-86_400_000 + 3_000)})])
+    let id = create(
+        &s,
+        "Recent adders",
+        json!({"event":"Product Added","within":{"hours":24}}),
+    )
+    .await;
+    batch(
+        &s,
+        vec![json!({"type":"track","userId":"u-old","event":"Product Added",
+        "properties":{"product_id":"P1"},"timestamp":now_iso(-86_400_000 + 3_000)})],
+    )
     .await;
     assert_eq!(size(&s, &id).await, 1);
     let started = Instant::now();
     let path = format!("/api/v1/segments/{id}");
-    common::wait_for(|| async { s.get(&path).await.1["size"] == 0 }, "the window to close").await;
+    common::wait_for(
+        || async { s.get(&path).await.1["size"] == 0 },
+        "the window to close",
+    )
+    .await;
     let waited = started.elapsed();
     assert!(waited < Duration::from_secs(8), "left after {waited:?}");
     let (_, segs) = s.get("/api/v1/profiles/user_id:u-old/segments").await;
@@ -168,18 +224,27 @@ async fn backfill_covers_existing_profiles_and_new_events(s: Server) {
     batch(&s, events).await;
     s.settle().await;
     let (status, seg) = s
-        .admin("POST", "/api/v1/segments",
-            Some(json!({"name":"Gold","condition":{"trait":"tier","op":"eq","value":"gold"}})))
+        .admin(
+            "POST",
+            "/api/v1/segments",
+            Some(json!({"name":"Gold","condition":{"trait":"tier","op":"eq","value":"gold"}})),
+        )
         .await;
     assert_eq!(status, 201, "{seg}");
     let id = seg["id"].as_str().unwrap().to_owned();
     // Events arriving while it is computed are not missed.
-    batch(&s, vec![json!({"type":"identify","userId":"b1","traits":{"tier":"gold"}})]).await;
+    batch(
+        &s,
+        vec![json!({"type":"identify","userId":"b1","traits":{"tier":"gold"}})],
+    )
+    .await;
     wait_active(&s, &id).await;
     assert_eq!(size(&s, &id).await, 21);
     let (_, page1) = s.get(&format!("/api/v1/segments/{id}/members?limit=15")).await;
     let next = page1["next_after"].as_str().unwrap();
-    let (_, page2) = s.get(&format!("/api/v1/segments/{id}/members?limit=15&after={next}")).await;
+    let (_, page2) = s
+        .get(&format!("/api/v1/segments/{id}/members?limit=15&after={next}"))
+        .await;
     assert_eq!(page1["members"].as_array().unwrap().len(), 15);
     assert_eq!(page2["members"].as_array().unwrap().len(), 6);
     assert!(page2.get("next_after").is_none());
@@ -190,9 +255,12 @@ async fn backfill_covers_existing_profiles_and_new_events(s: Server) {
 
     // Editing the condition recomputes it.
     let (status, seg) = s
-        .admin("PUT", &format!("/api/v1/segments/{id}"),
+        .admin(
+            "PUT",
+            &format!("/api/v1/segments/{id}"),
             Some(json!({"name":"Gold or older","condition":{"or":[
-                {"trait":"tier","op":"eq","value":"gold"},{"trait":"age","op":"gte","value":70}]}})))
+                {"trait":"tier","op":"eq","value":"gold"},{"trait":"age","op":"gte","value":70}]}})),
+        )
         .await;
     assert_eq!(status, 200, "{seg}");
     assert_eq!(seg["version"], 2);
@@ -202,8 +270,10 @@ async fn backfill_covers_existing_profiles_and_new_events(s: Server) {
 
 async fn definitions_are_validated(s: Server) {
     let post = |body: Value| s.admin("POST", "/api/v1/segments", Some(body));
-    let (status, err) = post(json!({"name":"x","condition":{"and":[{"trait":"a","op":"eq","value":1},
-        {"trait":"b","op":"bigger","value":2}]}}))
+    let (status, err) = post(
+        json!({"name":"x","condition":{"and":[{"trait":"a","op":"eq","value":1},
+        {"trait":"b","op":"bigger","value":2}]}}),
+    )
     .await;
     assert_eq!(status, 400, "{err}");
     assert_eq!(err["error"]["code"], "invalid_condition");
@@ -223,10 +293,17 @@ async fn definitions_are_validated(s: Server) {
     let (status, err) = post(json!({"name":"A","condition":{"trait":"x","op":"exists"}})).await;
     assert_eq!(status, 409, "{err}");
     let (status, err) = s
-        .admin("PUT", &format!("/api/v1/segments/{a}"), Some(json!({"name":"A","condition":{"in_segment": b}})))
+        .admin(
+            "PUT",
+            &format!("/api/v1/segments/{a}"),
+            Some(json!({"name":"A","condition":{"in_segment": b}})),
+        )
         .await;
     assert_eq!(status, 400, "a cycle is refused: {err}");
-    assert!(err["error"]["message"].as_str().unwrap().contains("circle"), "{err}");
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("circle"),
+        "{err}"
+    );
     let (status, err) = s.admin("DELETE", &format!("/api/v1/segments/{a}"), None).await;
     assert_eq!(status, 409, "used by B: {err}");
     let (status, _) = s.admin("DELETE", &format!("/api/v1/segments/{b}"), None).await;
@@ -241,30 +318,54 @@ async fn definitions_are_validated(s: Server) {
 /// user-defined computed trait kept live.
 async fn computed_trait_and_repeat_viewers(s: Server) {
     let (status, ct) = s
-        .admin("PUT", "/api/v1/computed-traits/views_7d",
-            Some(json!({"event":"Product Viewed","within":{"days":7},"fn":"count"})))
+        .admin(
+            "PUT",
+            "/api/v1/computed-traits/views_7d",
+            Some(json!({"event":"Product Viewed","within":{"days":7},"fn":"count"})),
+        )
         .await;
     assert_eq!(status, 200, "{ct}");
     let (status, err) = s
-        .admin("PUT", "/api/v1/computed-traits/order_count", Some(json!({"event":"X","fn":"count"})))
+        .admin(
+            "PUT",
+            "/api/v1/computed-traits/order_count",
+            Some(json!({"event":"X","fn":"count"})),
+        )
         .await;
     assert_eq!(status, 409, "built-in names are reserved: {err}");
-    let id = create(&s, "Hesitant", json!({"and":[
+    let id = create(
+        &s,
+        "Hesitant",
+        json!({"and":[
         {"event":"Product Viewed","where":[{"property":"product_id","op":"eq","value":"P9"}],
          "within":{"days":7},"count":{"op":"gte","value":3}},
         {"not":{"event":"Order Completed","within":{"days":7}}},
-        {"computed":"views_7d","op":"gte","value":3}]}))
+        {"computed":"views_7d","op":"gte","value":3}]}),
+    )
     .await;
-    let view = |t: i64, p: &str| json!({"type":"track","userId":"v1","event":"Product Viewed",
-        "properties":{"product_id":p},"timestamp":now_iso(t)});
-    batch(&s, vec![view(-3 * 86_400_000, "P9"), view(-86_400_000, "P1"), view(-1000, "P9")]).await;
+    let view = |t: i64, p: &str| {
+        json!({"type":"track","userId":"v1","event":"Product Viewed",
+        "properties":{"product_id":p},"timestamp":now_iso(t)})
+    };
+    batch(
+        &s,
+        vec![
+            view(-3 * 86_400_000, "P9"),
+            view(-86_400_000, "P1"),
+            view(-1000, "P9"),
+        ],
+    )
+    .await;
     assert_eq!(size(&s, &id).await, 0, "two views of P9 only");
     batch(&s, vec![view(0, "P9")]).await;
     assert_eq!(size(&s, &id).await, 1);
     let (_, profile) = s.get("/api/v1/profiles/user_id:v1").await;
     assert_eq!(profile["computed"]["views_7d"], 4, "{profile}");
-    batch(&s, vec![json!({"type":"track","userId":"v1","event":"Order Completed",
-        "properties":{"order_id":"O9","total":10},"timestamp":now_iso(0)})])
+    batch(
+        &s,
+        vec![json!({"type":"track","userId":"v1","event":"Order Completed",
+        "properties":{"order_id":"O9","total":10},"timestamp":now_iso(0)})],
+    )
     .await;
     assert_eq!(size(&s, &id).await, 0, "bought");
     let (status, err) = s.admin("DELETE", "/api/v1/computed-traits/views_7d", None).await;

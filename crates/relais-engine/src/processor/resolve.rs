@@ -11,12 +11,11 @@ use crate::segments::evaluate::{self as seg, Touch};
 use crate::segments::registry::{Backfill, Registry};
 use relais_core::commerce::COMMERCE_EVENTS;
 use relais_core::condition::HistEvent;
-use relais_core::profile::{SUBSCRIBED_EVENT, UNSUBSCRIBED_EVENT};
-use relais_core::SegmentId;
-use std::sync::Arc;
 use relais_core::identity::{self, Identity, ANONYMOUS_ID, USER_ID};
 use relais_core::message::MessageType;
 use relais_core::profile::{EventFacts, ProfileState};
+use relais_core::profile::{SUBSCRIBED_EVENT, UNSUBSCRIBED_EVENT};
+use relais_core::SegmentId;
 use relais_core::{ProfileId, WorkspaceId};
 use relais_store::{
     DynStore, IdentityLink, LogEvent, MergeKind, MergeRecord, ProcessedBatch, ProfileWrite, StoreError,
@@ -24,6 +23,7 @@ use relais_store::{
 };
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 pub(super) struct Entry {
     pub(super) ws: WorkspaceId,
@@ -222,7 +222,9 @@ impl State {
         let mut by_ws: HashMap<WorkspaceId, Vec<ProfileId>> = HashMap::new();
         for (ws, asked) in keys {
             let p = self.resolve(*asked);
-            let Some(w) = registry.workspace(*ws) else { continue };
+            let Some(w) = registry.workspace(*ws) else {
+                continue;
+            };
             if self
                 .profiles
                 .get(&p)
@@ -415,7 +417,10 @@ impl State {
         note_change(&mut e.touch, kind, value);
         self.pending.push(target);
         if kind == MessageType::Track {
-            if let (Some(name), Some(w)) = (value.get("event").and_then(Value::as_str), self.registry.workspace(ws)) {
+            if let (Some(name), Some(w)) = (
+                value.get("event").and_then(Value::as_str),
+                self.registry.workspace(ws),
+            ) {
                 let props = value.get("properties").unwrap_or(&Value::Null);
                 let h = HistEvent {
                     name,
@@ -494,7 +499,12 @@ impl State {
         };
         let mut l = l;
         let w = self.profiles.get_mut(&winner).expect("winner is loaded");
-        seg::absorb_aggregates(self.registry.workspace(ws), &mut w.state, &mut l.state, relais_core::time::now_ms());
+        seg::absorb_aggregates(
+            self.registry.workspace(ws),
+            &mut w.state,
+            &mut l.state,
+            relais_core::time::now_ms(),
+        );
         // The loser's memberships end with it; the winner is re-evaluated whole.
         l.state.membership = Default::default();
         w.state.absorb(l.state);
@@ -520,7 +530,9 @@ impl State {
         self.pending.sort_unstable();
         self.pending.dedup();
         for id in &self.pending {
-            let Some(e) = self.profiles.get_mut(id).filter(|e| e.dirty) else { continue };
+            let Some(e) = self.profiles.get_mut(id).filter(|e| e.dirty) else {
+                continue;
+            };
             seg::drop_stale(self.registry.workspace(e.ws), &mut e.state);
             let keys = search_keys(&e.state);
             let changed = keys != e.search_keys;

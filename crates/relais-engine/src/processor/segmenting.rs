@@ -62,7 +62,9 @@ impl State {
         self.pending.sort_unstable();
         self.pending.dedup();
         for pid in &self.pending {
-            let Some(e) = self.profiles.get_mut(pid) else { continue };
+            let Some(e) = self.profiles.get_mut(pid) else {
+                continue;
+            };
             if e.touch.is_empty() {
                 continue;
             }
@@ -181,7 +183,10 @@ impl Worker {
             }
         }
         let registry = Registry::load(&self.store).await?;
-        tracing::info!(definitions = registry.signature().len(), "segment definitions loaded");
+        tracing::info!(
+            definitions = registry.signature().len(),
+            "segment definitions loaded"
+        );
         self.state.set_registry(Arc::new(registry));
         self.state.clear();
         Ok(())
@@ -229,7 +234,8 @@ impl Worker {
             checkpoint: self.checkpoint,
             ..Default::default()
         };
-        let keys: Vec<(WorkspaceId, ProfileId)> = due.iter().map(|d| (d.workspace_id, d.profile_id)).collect();
+        let keys: Vec<(WorkspaceId, ProfileId)> =
+            due.iter().map(|d| (d.workspace_id, d.profile_id)).collect();
         let present = self.state.load_existing(&self.store, &keys).await?;
         for (d, found) in due.iter().zip(present) {
             match found {
@@ -241,7 +247,8 @@ impl Worker {
                 }),
             }
         }
-        self.state.evaluate_touched(Cause::Timer, now, &self.internal, &mut out);
+        self.state
+            .evaluate_touched(Cause::Timer, now, &self.internal, &mut out);
         self.commit_side_batch(out).await?;
         histogram!("relais_segment_timer_batch_seconds").record(started.elapsed().as_secs_f64());
         counter!("relais_segment_checks_total").increment(due.len() as u64);

@@ -54,6 +54,12 @@ const COMMERCE_TRAITS: &[&str] = &[
     "cart_value",
     "cart_item_count",
     "wishlist_count",
+    // Against cut points that change only with the registry (a refresh
+    // restarts the backfill of the segments that read them).
+    "rfm_r",
+    "rfm_f",
+    "rfm_m",
+    "rfm",
 ];
 
 fn affected(
@@ -88,13 +94,19 @@ fn affected(
 }
 
 /// A computed trait's value for conditions: user-defined ones from their
-/// aggregate, built-in ones from the profile.
-pub fn computed_value(ws: &WorkspaceSegments, state: &ProfileState, name: &str, now: i64) -> Option<Computed> {
+/// aggregate, built-in ones from the profile (RFM scores against the
+/// workspace's cut points).
+pub fn computed_value(
+    ws: &WorkspaceSegments,
+    state: &ProfileState,
+    name: &str,
+    now: i64,
+) -> Option<Computed> {
     match ws.computed.get(name) {
         Some(def) => def
             .value(state.membership.aggregates.get(def.spec().key()), now)
             .map(Computed::Value),
-        None => computed::builtin(state, name, now),
+        None => computed::rfm(state, ws.rfm.as_ref(), name).or_else(|| computed::builtin(state, name, now)),
     }
 }
 
@@ -197,7 +209,9 @@ pub fn missing_specs(ws: &WorkspaceSegments, state: &ProfileState) -> bool {
 
 /// Records one event into the aggregates that count it.
 pub fn record_event(ws: &WorkspaceSegments, state: &mut ProfileState, ev: &HistEvent, now: i64) {
-    let Some(keys) = ws.by_event.get(ev.name) else { return };
+    let Some(keys) = ws.by_event.get(ev.name) else {
+        return;
+    };
     for key in keys {
         let (Some(spec), Some(agg)) = (ws.specs.get(key), state.membership.aggregates.get_mut(key)) else {
             continue;
@@ -209,7 +223,12 @@ pub fn record_event(ws: &WorkspaceSegments, state: &mut ProfileState, ev: &HistE
 }
 
 /// Merge of two profiles' aggregates (both built over their whole history).
-pub fn absorb_aggregates(ws: Option<&WorkspaceSegments>, into: &mut ProfileState, from: &mut ProfileState, now: i64) {
+pub fn absorb_aggregates(
+    ws: Option<&WorkspaceSegments>,
+    into: &mut ProfileState,
+    from: &mut ProfileState,
+    now: i64,
+) {
     let theirs = std::mem::take(&mut from.membership.aggregates);
     let ours = std::mem::take(&mut into.membership.aggregates);
     let Some(ws) = ws else { return };

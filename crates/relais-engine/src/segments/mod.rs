@@ -147,7 +147,10 @@ async fn check_references(
         let path: Vec<String> = path.iter().map(ToString::to_string).collect();
         return Err(Error::new(
             ErrorCode::InvalidCondition,
-            format!("segments would refer to each other in a circle: {}", path.join(" → ")),
+            format!(
+                "segments would refer to each other in a circle: {}",
+                path.join(" → ")
+            ),
         ));
     }
     Ok(())
@@ -195,13 +198,23 @@ fn canonical(c: &Condition) -> String {
 
 /// Validates and stores a new segment (the processor picks it up within a
 /// few seconds; [`create`] tells it at once). Used by the API and the CLI.
-pub async fn save_new(store: &DynStore, ws: WorkspaceId, input: &SegmentInput) -> Result<SegmentRecord, Error> {
+pub async fn save_new(
+    store: &DynStore,
+    ws: WorkspaceId,
+    input: &SegmentInput,
+) -> Result<SegmentRecord, Error> {
     check_name(&input.name)?;
     let cond = parse_condition(&input.condition)?;
     check_references(store, ws, None, &cond).await?;
     let name = input.name.trim();
     let s = store
-        .create_segment(ws, name, &input.description, &canonical(&cond), relais_core::time::now_ms())
+        .create_segment(
+            ws,
+            name,
+            &input.description,
+            &canonical(&cond),
+            relais_core::time::now_ms(),
+        )
         .await
         .map_err(|e| conflict_or(e, name))?;
     tracing::info!(workspace = %ws, segment = %s.id, name = %s.name, "segment created");
@@ -226,7 +239,14 @@ pub async fn update(
     let name = input.name.trim();
     let s = engine
         .store
-        .update_segment(ws, id, name, &input.description, &canonical(&cond), relais_core::time::now_ms())
+        .update_segment(
+            ws,
+            id,
+            name,
+            &input.description,
+            &canonical(&cond),
+            relais_core::time::now_ms(),
+        )
         .await
         .map_err(|e| conflict_or(e, name))?
         .ok_or_else(|| Error::not_found(format!("no segment {id}")))?;

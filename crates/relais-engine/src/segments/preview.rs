@@ -63,6 +63,15 @@ pub async fn preview(engine: &Engine, ws: WorkspaceId, input: PreviewInput) -> R
             }
         }
     }
+    let rfm = if deps
+        .computed
+        .iter()
+        .any(|c| computed::RFM_NAMES.contains(&c.as_str()))
+    {
+        crate::rfm::workspace_cuts(&engine.store, ws).await?
+    } else {
+        None
+    };
     let mut names: Vec<String> = deps.events.iter().cloned().collect();
     names.extend(defs.values().map(|d| d.spec().event().to_owned()));
     names.sort();
@@ -72,7 +81,11 @@ pub async fn preview(engine: &Engine, ws: WorkspaceId, input: PreviewInput) -> R
     let now = now_ms();
     // Start at a random profile, walk to the end, then wrap around.
     let head = engine.store.log_head().await?;
-    let start = if head > 0 { rand::random::<u64>() as i64 % head } else { 0 };
+    let start = if head > 0 {
+        rand::random::<u64>() as i64 % head
+    } else {
+        0
+    };
     let (mut cursor, mut wrapped) = (start, start == 0);
     let (mut matched, mut evaluated) = (0i64, 0i64);
     let mut sample: Vec<ProfileId> = Vec::new();
@@ -97,7 +110,9 @@ pub async fn preview(engine: &Engine, ws: WorkspaceId, input: PreviewInput) -> R
             group_history(engine.store.profile_history(ws, &ids, Some(&names)).await?)
         };
         for p in profiles.into_iter().flatten() {
-            let Ok(state) = serde_json::from_str::<ProfileState>(&p.state) else { continue };
+            let Ok(state) = serde_json::from_str::<ProfileState>(&p.state) else {
+                continue;
+            };
             let past = history.get(&p.id).map(Vec::as_slice).unwrap_or_default();
             let events: Vec<HistEvent> = past
                 .iter()
@@ -110,7 +125,9 @@ pub async fn preview(engine: &Engine, ws: WorkspaceId, input: PreviewInput) -> R
                 .collect();
             let computed = |name: &str| match defs.get(name) {
                 Some(d) => d.reference_value(&events, now).map(Computed::Value),
-                None => computed::builtin(&state, name, now),
+                None => {
+                    computed::rfm(&state, rfm.as_ref(), name).or_else(|| computed::builtin(&state, name, now))
+                }
             };
             let in_segment = |id: SegmentId| state.membership.segments.contains_key(&id);
             let address = |channel: &str| has_address(&state, channel);

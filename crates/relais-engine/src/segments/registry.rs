@@ -1,4 +1,5 @@
-//! The segments and computed traits in force, compiled, per workspace.
+//! The segments and computed traits in force, compiled, per workspace, with
+//! the RFM cut points their conditions score against.
 //!
 //! The processor holds one [`Registry`]; it is rebuilt from the store when
 //! the API changes a definition (and every few seconds, for changes made by
@@ -6,8 +7,9 @@
 //! small and few.
 
 use relais_core::condition::{self, ComputedDef, Condition, Dependencies, EventSpec};
+use relais_core::rfm::RfmCuts;
 use relais_core::{SegmentId, WorkspaceId};
-use relais_store::{ComputedTraitRecord, DynStore, SegmentRecord, SegmentStatus, StoreError};
+use relais_store::{ComputedTraitRecord, DynStore, RfmThresholds, SegmentRecord, SegmentStatus, StoreError};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Events the engine emits itself, on the profile's timeline.
@@ -44,6 +46,9 @@ pub struct WorkspaceSegments {
     /// Event name → keys of the specs that count it.
     pub by_event: HashMap<String, Vec<String>>,
     pub computed: BTreeMap<String, ComputedDef>,
+    /// The workspace's RFM cut points (none before its first refresh, or
+    /// without buyers), read by the `rfm_*` computed traits.
+    pub rfm: Option<RfmCuts>,
 }
 
 impl WorkspaceSegments {
@@ -86,7 +91,8 @@ impl Registry {
     pub async fn load(store: &DynStore) -> Result<Registry, StoreError> {
         let segments = store.list_segments(None).await?;
         let computed = store.list_computed_traits(None).await?;
-        Ok(Registry::build(segments, computed))
+        let rfm = store.rfm_thresholds(None).await?;
+        Ok(Registry::build(segments, computed, rfm))
     }
 
     pub fn signature(&self) -> &Signature {
@@ -97,11 +103,16 @@ impl Registry {
     pub async fn stored_signature(store: &DynStore) -> Result<Signature, StoreError> {
         let segments = store.list_segments(None).await?;
         let computed = store.list_computed_traits(None).await?;
-        Ok(signature_of(&segments, &computed))
+        let rfm = store.rfm_thresholds(None).await?;
+        Ok(signature_of(&segments, &computed, &rfm))
     }
 
-    pub fn build(segments: Vec<SegmentRecord>, computed: Vec<ComputedTraitRecord>) -> Registry {
-        let signature = signature_of(&segments, &computed);
+    pub fn build(
+        segments: Vec<SegmentRecord>,
+        computed: Vec<ComputedTraitRecord>,
+        rfm: Vec<RfmThresholds>,
+    ) -> Registry {
+        let signature = signature_of(&segments, &computed, &rfm);
         let mut workspaces: HashMap<WorkspaceId, WorkspaceSegments> = HashMap::new();
         for c in computed {
             let parsed = serde_json::from_str(&c.definition)
@@ -133,6 +144,13 @@ impl Registry {
                 }
             }
             ws.segments = dependency_order(list);
+        }
+        // Only where something is evaluated: a workspace with cut points
+        // but no definitions needs no entry (nor an internal source).
+        for t in rfm {
+            if let Some(ws) = workspaces.get_mut(&t.workspace_id) {
+                ws.rfm = t.cuts();
+            }
         }
         let names = workspaces
             .values()
@@ -186,7 +204,11 @@ impl Registry {
     }
 }
 
-fn signature_of(segments: &[SegmentRecord], computed: &[ComputedTraitRecord]) -> Signature {
+fn signature_of(
+    segments: &[SegmentRecord],
+    computed: &[ComputedTraitRecord],
+    rfm: &[RfmThresholds],
+) -> Signature {
     let mut sig: Signature = segments
         .iter()
         .map(|s| {
@@ -197,10 +219,16 @@ fn signature_of(segments: &[SegmentRecord], computed: &[ComputedTraitRecord]) ->
             (s.id.0, s.version, status.to_owned())
         })
         .collect();
+    sig.extend(computed.iter().map(|c| {
+        (
+            -c.workspace_id.0,
+            c.updated_at,
+            format!("{}={}", c.name, c.definition),
+        )
+    }));
     sig.extend(
-        computed
-            .iter()
-            .map(|c| (-c.workspace_id.0, c.updated_at, format!("{}={}", c.name, c.definition))),
+        rfm.iter()
+            .map(|t| (-t.workspace_id.0, t.computed_at, format!("rfm={t:?}"))),
     );
     sig
 }
@@ -261,7 +289,10 @@ fn dependency_order(mut list: Vec<CompiledSegment>) -> Vec<CompiledSegment> {
 /// Refuses a definition that would make segments refer to each other in a
 /// circle. `defs` maps every segment of the workspace to what it refers to,
 /// with the candidate's new references in place.
-pub fn find_cycle(defs: &BTreeMap<SegmentId, BTreeSet<SegmentId>>, start: SegmentId) -> Option<Vec<SegmentId>> {
+pub fn find_cycle(
+    defs: &BTreeMap<SegmentId, BTreeSet<SegmentId>>,
+    start: SegmentId,
+) -> Option<Vec<SegmentId>> {
     fn walk(
         defs: &BTreeMap<SegmentId, BTreeSet<SegmentId>>,
         at: SegmentId,
@@ -300,6 +331,66 @@ mod tests {
             .collect()
     }
 
+    fn segment(ws: i64, id: i64, definition: &str) -> SegmentRecord {
+        SegmentRecord {
+            workspace_id: WorkspaceId(ws),
+            id: SegmentId(id),
+            name: format!("s{id}"),
+            description: String::new(),
+            definition: definition.into(),
+            version: 1,
+            status: SegmentStatus::Active,
+            backfill_cursor: 0,
+            backfill_done: 0,
+            backfill_total: 0,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn rfm(ws: i64, buyers: i64, computed_at: i64) -> RfmThresholds {
+        RfmThresholds {
+            workspace_id: WorkspaceId(ws),
+            recency: [1.0, 2.0, 3.0, 4.0],
+            frequency: [1.0; 4],
+            monetary: [10.0, 20.0, 30.0, 40.0],
+            buyers,
+            computed_at,
+        }
+    }
+
+    #[test]
+    fn rfm_cut_points_go_to_workspaces_with_definitions_and_into_the_signature() {
+        let segments = || {
+            vec![
+                segment(1, 1, r#"{"computed":"rfm_m","op":"eq","value":5}"#),
+                segment(2, 2, r#"{"trait":"x","op":"exists"}"#),
+            ]
+        };
+        let r = Registry::build(
+            segments(),
+            vec![],
+            vec![rfm(1, 10, 5), rfm(2, 0, 5), rfm(3, 10, 5)],
+        );
+        let cuts = r
+            .workspace(WorkspaceId(1))
+            .and_then(|w| w.rfm)
+            .expect("cut points");
+        assert_eq!((cuts.monetary, cuts.at), ([10.0, 20.0, 30.0, 40.0], 5));
+        assert_eq!(
+            r.workspace(WorkspaceId(2)).map(|w| w.rfm),
+            Some(None),
+            "no buyers: no cut points"
+        );
+        assert!(r.workspace(WorkspaceId(3)).is_none(), "nothing to evaluate there");
+        let later = Registry::build(
+            segments(),
+            vec![],
+            vec![rfm(1, 10, 6), rfm(2, 0, 5), rfm(3, 10, 5)],
+        );
+        assert_ne!(r.signature(), later.signature(), "a refresh reloads the registry");
+    }
+
     #[test]
     fn cycles_are_found_with_their_path() {
         let d = deps(&[(1, &[2]), (2, &[3]), (3, &[1]), (4, &[1])]);
@@ -308,6 +399,9 @@ mod tests {
             Some(vec![SegmentId(1), SegmentId(2), SegmentId(3), SegmentId(1)])
         );
         assert_eq!(find_cycle(&d, SegmentId(4)), None);
-        assert_eq!(find_cycle(&deps(&[(1, &[1])]), SegmentId(1)).map(|p| p.len()), Some(2));
+        assert_eq!(
+            find_cycle(&deps(&[(1, &[1])]), SegmentId(1)).map(|p| p.len()),
+            Some(2)
+        );
     }
 }

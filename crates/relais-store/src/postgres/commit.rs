@@ -480,7 +480,15 @@ pub(super) async fn append_emitted(
             let seq: i64 = r.get(0);
             tx.execute(
                 &timeline,
-                &[&ev.workspace_id.0, &e.profile_id.0, &seq, &ev.timestamp, &ev.kind, &e.name, &ev.channel],
+                &[
+                    &ev.workspace_id.0,
+                    &e.profile_id.0,
+                    &seq,
+                    &ev.timestamp,
+                    &ev.kind,
+                    &e.name,
+                    &ev.channel,
+                ],
             )
             .await
             .map_err(map_pg)?;

@@ -7,6 +7,7 @@ use super::*;
 const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (2, include_str!("../../migrations/postgres/0002_segments.sql")),
+    (3, include_str!("../../migrations/postgres/0003_rfm.sql")),
 ];
 
 /// Advisory lock held while migrating (one key for the whole database:

@@ -11,7 +11,7 @@
 
 use clap::Args;
 use relais_core::ProfileId;
-use relais_engine::{admin, import, segments, Engine, EngineConfig};
+use relais_engine::{admin, import, segments, Engine};
 use relais_store::{DynStore, SegmentStatus};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -86,7 +86,7 @@ pub async fn run(b: BackfillBench) -> anyhow::Result<()> {
     let store = relais_store::open(None, None, &dir.join("store")).await?;
     let creds = admin::create_workspace(&store, "bench", None, None).await?;
     let ws = creds.workspace.id;
-    let engine = Engine::start(store.clone(), EngineConfig::default()).await?;
+    let engine = Engine::start(store.clone(), super::bench_config()).await?;
     eprintln!("importing {} events…", summary.events);
     let started = Instant::now();
     let opts = import::ImportOptions {
@@ -99,7 +99,10 @@ pub async fn run(b: BackfillBench) -> anyhow::Result<()> {
     };
     import::run(&store, &opts, |_, _| {}).await?;
     let head = store.log_head().await?;
-    engine.pipeline.wait_processed(head, Duration::from_secs(24 * 3600)).await;
+    engine
+        .pipeline
+        .wait_processed(head, Duration::from_secs(24 * 3600))
+        .await;
     let load_s = started.elapsed().as_secs_f64();
     let profiles = store.count_profiles(ws).await?;
 
@@ -152,9 +155,16 @@ pub async fn run(b: BackfillBench) -> anyhow::Result<()> {
                 f("csv_s"),
                 d["count_csv"]
             );
-            println!("| DuckDB over Parquet | {:.2} s ({} members) |", f("parquet_s"), d["count_parquet"]);
+            println!(
+                "| DuckDB over Parquet | {:.2} s ({} members) |",
+                f("parquet_s"),
+                d["count_parquet"]
+            );
             println!("| Relais / DuckDB-CSV time | {:.2} |", relais_s / f("csv_s"));
-            println!("| Relais / DuckDB-Parquet time | {:.2} |", relais_s / f("parquet_s"));
+            println!(
+                "| Relais / DuckDB-Parquet time | {:.2} |",
+                relais_s / f("parquet_s")
+            );
             let same = d["count_csv"].as_i64() == Some(size) && d["count_parquet"].as_i64() == Some(size);
             println!("| same members count | {} |", if same { "yes" } else { "NO" });
             anyhow::ensure!(same, "Relais and DuckDB disagree: {size} vs {d}");
@@ -186,9 +196,16 @@ async fn export_csv(store: &DynStore, ws: relais_core::WorkspaceId, path: &Path)
                 .unwrap_or(Value::Null);
             let props = &p["properties"];
             let category = props["category"].as_str().unwrap_or("");
-            let revenue = props["revenue"].as_f64().map(|v| v.to_string()).unwrap_or_default();
+            let revenue = props["revenue"]
+                .as_f64()
+                .map(|v| v.to_string())
+                .unwrap_or_default();
             let event = r.name.replace('"', "\"\"");
-            writeln!(w, "{},\"{event}\",{},\"{category}\",{revenue}", r.profile_id.0, r.timestamp)?;
+            writeln!(
+                w,
+                "{},\"{event}\",{},\"{category}\",{revenue}",
+                r.profile_id.0, r.timestamp
+            )?;
             n += 1;
         }
     }

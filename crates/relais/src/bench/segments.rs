@@ -12,7 +12,7 @@
 
 use super::{bodies, pct, send_all};
 use clap::Args;
-use relais_engine::{admin, segments, Engine, EngineConfig};
+use relais_engine::{admin, segments, Engine};
 use relais_store::DynStore;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -93,10 +93,14 @@ async fn run_once(b: &SegmentsBench, segments_n: usize, latency: bool) -> anyhow
             .await
             .map_err(|e| anyhow::anyhow!("segment {i}: {}", e.message))?;
     }
-    let engine = Engine::start(store.clone(), EngineConfig::default()).await?;
+    let engine = Engine::start(store.clone(), super::bench_config()).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let server = tokio::spawn(relais_server::serve(listener, engine.clone(), std::future::pending()));
+    let server = tokio::spawn(relais_server::serve(
+        listener,
+        engine.clone(),
+        std::future::pending(),
+    ));
     let url = format!("http://{addr}/v1/batch");
     let auth = super::basic(&creds.write_key);
 
@@ -106,7 +110,10 @@ async fn run_once(b: &SegmentsBench, segments_n: usize, latency: bool) -> anyhow
     let full = send_all(&url, &auth, load, b.clients, None).await;
     anyhow::ensure!(full.errors == 0, "{} requests failed", full.errors);
     let head = store.log_head().await?;
-    engine.pipeline.wait_processed(head, Duration::from_secs(3600)).await;
+    engine
+        .pipeline
+        .wait_processed(head, Duration::from_secs(3600))
+        .await;
     let elapsed = started.elapsed();
     // Events the processor emitted itself are in the log too: count the
     // customer events only.
@@ -126,7 +133,10 @@ async fn run_once(b: &SegmentsBench, segments_n: usize, latency: bool) -> anyhow
         let load = Arc::new(bodies(2, requests * b.batch, b.batch));
         send_all(&url, &auth, load, b.clients, Some(per_client)).await;
         let head = store.log_head().await?;
-        engine.pipeline.wait_processed(head, Duration::from_secs(600)).await;
+        engine
+            .pipeline
+            .wait_processed(head, Duration::from_secs(600))
+            .await;
         // Let the emitted events of the last batch reach the log.
         tokio::time::sleep(Duration::from_millis(300)).await;
         run.latencies_us = emitted_latencies(&store, from).await?;
@@ -171,7 +181,11 @@ pub async fn run(b: SegmentsBench) -> anyhow::Result<()> {
     let base = run_once(&b, 0, false).await?;
     eprintln!("run 2: {} events, {} segments", b.events, b.segments);
     let with = run_once(&b, b.segments, true).await?;
-    let engine = if b.database_url.is_some() { "postgres" } else { "sqlite" };
+    let engine = if b.database_url.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     println!("## relais bench segments — {engine} store");
     println!();
     println!("| measure | value |");
