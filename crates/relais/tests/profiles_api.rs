@@ -67,6 +67,28 @@ async fn cart_across_phone_and_laptop_becomes_one_profile(s: Server) {
     ] {
         assert!(ids.contains(&want.to_owned()), "{want} in {ids:?}");
     }
+    // One cart across both devices: each item keeps the channel and device
+    // of its last change; the value is the sum.
+    let cart = &p["commerce"]["cart"];
+    let mut items: Vec<(String, String)> = cart["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a cart: {p}"))
+        .iter()
+        .map(|i| {
+            (
+                i["product_id"].as_str().unwrap().to_owned(),
+                i["channel"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    items.sort();
+    assert_eq!(
+        items,
+        [("P1".into(), "app".into()), ("P2".into(), "web".into())],
+        "{cart}"
+    );
+    assert_eq!(p["computed"]["cart_value"], 55.0, "{p}");
+    assert_eq!(p["computed"]["distinct_channels"], 2, "{p}");
     // Both devices' products are on one timeline, and the old id still resolves.
     let (_, tl) = s
         .get("/api/v1/profiles/user_id:cust-7/events?event=Product%20Added")

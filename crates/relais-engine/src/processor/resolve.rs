@@ -146,33 +146,7 @@ impl State {
     }
 
     async fn load(&mut self, store: &DynStore, keys: &[(WorkspaceId, ProfileId)]) -> Result<(), StoreError> {
-        if keys.is_empty() {
-            return Ok(());
-        }
-        let loaded = store.get_profiles(keys).await?;
-        for ((ws, asked), got) in keys.iter().zip(loaded) {
-            let Some(p) = got else {
-                return Err(StoreError::Other(format!(
-                    "identity points to profile {asked} of {ws}, which does not exist"
-                )));
-            };
-            if p.id != *asked {
-                self.redirects.insert(*asked, p.id);
-            }
-            let state: ProfileState = serde_json::from_str(&p.state)
-                .map_err(|e| StoreError::Other(format!("profile {} has an unreadable state: {e}", p.id)))?;
-            self.profiles.entry(p.id).or_insert_with(|| Entry {
-                ws: *ws,
-                search_keys: search_keys(&state),
-                state,
-                created_at: p.created_at,
-                updated_at: p.updated_at,
-                dirty: false,
-                touch: Touch::default(),
-                cause_seq: None,
-            });
-        }
-        self.init_aggregates(store, keys).await
+        self.load_from(store, keys, true).await.map(drop)
     }
 
     /// Loads profiles that may have been merged away or erased since they
@@ -183,25 +157,7 @@ impl State {
         store: &DynStore,
         keys: &[(WorkspaceId, ProfileId)],
     ) -> Result<Vec<Option<ProfileId>>, StoreError> {
-        let wanted: Vec<(WorkspaceId, ProfileId)> = keys
-            .iter()
-            .filter(|(_, p)| !self.profiles.contains_key(&self.resolve(*p)))
-            .copied()
-            .collect();
-        if !wanted.is_empty() {
-            let loaded = store.get_profiles(&wanted).await?;
-            let mut present = Vec::new();
-            for ((ws, asked), got) in wanted.iter().zip(loaded) {
-                if let Some(p) = got {
-                    if p.id != *asked {
-                        self.redirects.insert(*asked, p.id);
-                    }
-                    present.push((*ws, p.id));
-                }
-            }
-            present.dedup();
-            self.load(store, &present).await?;
-        }
+        self.load_from(store, keys, false).await?;
         Ok(keys
             .iter()
             .map(|(_, p)| {
@@ -209,6 +165,60 @@ impl State {
                 self.profiles.contains_key(&p).then_some(p)
             })
             .collect())
+    }
+
+    /// Loads the profiles of `keys` that the cache lacks (following merge
+    /// redirects), then builds their missing aggregates. A missing profile
+    /// is an error when `required` (an identifier points to it).
+    async fn load_from(
+        &mut self,
+        store: &DynStore,
+        keys: &[(WorkspaceId, ProfileId)],
+        required: bool,
+    ) -> Result<(), StoreError> {
+        let wanted: Vec<(WorkspaceId, ProfileId)> = keys
+            .iter()
+            .filter(|(_, p)| !self.profiles.contains_key(&self.resolve(*p)))
+            .copied()
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let loaded = store.get_profiles(&wanted).await?;
+        let mut present = Vec::with_capacity(wanted.len());
+        for ((ws, asked), got) in wanted.iter().zip(loaded) {
+            let Some(p) = got else {
+                if required {
+                    return Err(StoreError::Other(format!(
+                        "identity points to profile {asked} of {ws}, which does not exist"
+                    )));
+                }
+                continue;
+            };
+            if p.id != *asked {
+                self.redirects.insert(*asked, p.id);
+            }
+            present.push((*ws, p.id));
+            if self.profiles.contains_key(&p.id) {
+                continue;
+            }
+            let state: ProfileState = serde_json::from_str(&p.state)
+                .map_err(|e| StoreError::Other(format!("profile {} has an unreadable state: {e}", p.id)))?;
+            self.profiles.insert(
+                p.id,
+                Entry {
+                    ws: *ws,
+                    search_keys: search_keys(&state),
+                    state,
+                    created_at: p.created_at,
+                    updated_at: p.updated_at,
+                    dirty: false,
+                    touch: Touch::default(),
+                    cause_seq: None,
+                },
+            );
+        }
+        self.init_aggregates(store, &present).await
     }
 
     /// Builds, from their history, the aggregates that loaded profiles lack
@@ -237,7 +247,14 @@ impl State {
         for (ws, pids) in by_ws {
             let w = registry.workspace(ws).expect("workspace has segments");
             let names = w.event_names();
+            let asked = std::time::Instant::now();
             let rows = store.profile_history(ws, &pids, Some(&names)).await?;
+            tracing::debug!(
+                profiles = pids.len(),
+                rows = rows.len(),
+                query_ms = asked.elapsed().as_millis() as u64,
+                "history read"
+            );
             let mut history = crate::segments::preview::group_history(rows);
             for p in pids {
                 let past = history.remove(&p).unwrap_or_default();

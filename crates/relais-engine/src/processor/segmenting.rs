@@ -282,13 +282,16 @@ impl Worker {
             checkpoint: self.checkpoint,
             ..Default::default()
         };
+        let started = Instant::now();
         let keys: Vec<(WorkspaceId, ProfileId)> = ids.iter().map(|p| (ws, *p)).collect();
         let present = self.state.load_existing(&self.store, &keys).await?;
         for pid in present.into_iter().flatten() {
             self.state.touch(pid, |t| t.only = Some(seg));
         }
+        let loaded = Instant::now();
         self.state
             .evaluate_touched(Cause::Backfill, now, &self.internal, &mut out);
+        let evaluated = Instant::now();
         b.cursor = ids.last().map_or(b.cursor, |p| p.0);
         b.done += ids.len() as i64;
         b.total = b.total.max(b.done);
@@ -303,6 +306,9 @@ impl Worker {
             finished,
         });
         self.commit_side_batch(out).await?;
+        tracing::debug!(%seg, profiles = ids.len(), load_ms = (loaded - started).as_millis() as u64,
+            evaluate_ms = (evaluated - loaded).as_millis() as u64,
+            commit_ms = evaluated.elapsed().as_millis() as u64, "backfill chunk");
         self.state.backfill_progress(ws, seg, (!finished).then_some(b));
         if finished {
             tracing::info!(workspace = %ws, segment = %seg, profiles = b.done, "segment backfill finished");

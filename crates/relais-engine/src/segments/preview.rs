@@ -177,6 +177,21 @@ pub async fn preview(engine: &Engine, ws: WorkspaceId, input: PreviewInput) -> R
     })
 }
 
+/// The `properties` of a stored event, without building the rest of it
+/// (context, traits…: most of its bytes) as a tree.
+fn properties_of(payload: &str) -> Value {
+    #[derive(serde::Deserialize)]
+    struct Props<'a> {
+        #[serde(borrow, default)]
+        properties: Option<&'a serde_json::value::RawValue>,
+    }
+    serde_json::from_str::<Props>(payload)
+        .ok()
+        .and_then(|p| p.properties)
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or(Value::Null)
+}
+
 /// History rows (track events with a readable payload) by profile.
 pub fn group_history(rows: Vec<relais_store::HistoryRow>) -> HashMap<ProfileId, Vec<PastEvent>> {
     let mut out: HashMap<ProfileId, Vec<PastEvent>> = HashMap::new();
@@ -185,10 +200,7 @@ pub fn group_history(rows: Vec<relais_store::HistoryRow>) -> HashMap<ProfileId, 
             continue;
         }
         let Some(payload) = r.payload else { continue };
-        let properties = serde_json::from_str::<Value>(&payload)
-            .ok()
-            .and_then(|mut v| v.get_mut("properties").map(Value::take))
-            .unwrap_or(Value::Null);
+        let properties = properties_of(&payload);
         out.entry(r.profile_id).or_default().push(PastEvent {
             name: r.name,
             timestamp: r.timestamp,
