@@ -259,9 +259,11 @@ impl State {
             for p in pids {
                 let past = history.remove(&p).unwrap_or_default();
                 if let Some(e) = self.profiles.get_mut(&p) {
+                    // Not marked dirty: the aggregates are written with the
+                    // profile's next change; if it is dropped from the cache
+                    // first, they are simply built again (a backfill thus
+                    // writes only the profiles whose membership changed).
                     seg::init_aggregates(w, &mut e.state, &past, now);
-                    e.dirty = true;
-                    self.pending.push(p);
                 }
             }
         }
