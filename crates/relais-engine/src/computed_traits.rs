@@ -8,7 +8,7 @@ use crate::Engine;
 use relais_core::computed::{BUILTIN_NAMES, RFM_NAMES};
 use relais_core::condition::parse_computed;
 use relais_core::time::format_ms;
-use relais_core::{Error, ErrorCode, WorkspaceId};
+use relais_core::{Error, ErrorCode, SegmentId, WorkspaceId};
 use serde_json::{json, Value};
 
 fn check_name(name: &str) -> Result<(), Error> {
@@ -61,6 +61,10 @@ pub async fn put(engine: &Engine, ws: WorkspaceId, name: &str, mut def: Value) -
         .store
         .put_computed_trait(ws, name, &text, relais_core::time::now_ms())
         .await?;
+    // Segments reading this trait are recomputed over every profile.
+    for seg in users_of(engine, ws, name).await? {
+        engine.store.restart_backfill(ws, seg).await?;
+    }
     engine.pipeline.reload_definitions().await;
     Ok(view(&rec))
 }
@@ -82,15 +86,24 @@ pub async fn list(engine: &Engine, ws: WorkspaceId) -> Result<Value, Error> {
     }))
 }
 
-pub async fn delete(engine: &Engine, ws: WorkspaceId, name: &str) -> Result<(), Error> {
-    let users: Vec<String> = engine
+/// Segments whose condition reads the computed trait `name`.
+async fn users_of(engine: &Engine, ws: WorkspaceId, name: &str) -> Result<Vec<SegmentId>, Error> {
+    Ok(engine
         .store
         .list_segments(Some(ws))
         .await?
         .iter()
         .filter_map(|s| registry::compile(s).ok())
         .filter(|c| c.deps.computed.contains(name))
-        .map(|c| c.id.to_string())
+        .map(|c| c.id)
+        .collect())
+}
+
+pub async fn delete(engine: &Engine, ws: WorkspaceId, name: &str) -> Result<(), Error> {
+    let users: Vec<String> = users_of(engine, ws, name)
+        .await?
+        .iter()
+        .map(ToString::to_string)
         .collect();
     if !users.is_empty() {
         return Err(Error::new(

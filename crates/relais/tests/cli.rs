@@ -187,3 +187,42 @@ async fn sigterm_drains_and_exits_cleanly() {
     let (_, p) = s.get("/api/v1/profiles/user_id:drain").await;
     assert_eq!(p["event_count"], 20);
 }
+
+/// `relais segment create --watch` against a running server's store: the
+/// server picks the definition up by itself, backfills it, and the CLI
+/// follows until it is active; a bad condition is refused with its node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segment_create_watch_and_list() {
+    let s = server();
+    let (status, _) = s
+        .track(
+            "/v1/batch",
+            json!({"batch":[{"type":"identify","userId":"g1","traits":{"tier":"gold"}},
+                            {"type":"identify","userId":"s1","traits":{"tier":"silver"}}]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    s.settle().await;
+    let file = s.dir.join("gold.json");
+    std::fs::write(&file, r#"{"trait":"tier","op":"eq","value":"gold"}"#).unwrap();
+    let path = file.to_str().unwrap();
+    let (ok, out, err) = s.cli(&[
+        "segment",
+        "create",
+        "--name",
+        "Gold",
+        "--condition",
+        path,
+        "--watch",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("is active: 1 profiles"), "{out}");
+    let (ok, out, _) = s.cli(&["segment", "list"]);
+    assert!(ok);
+    assert!(out.contains("active\tGold\t1"), "{out}");
+
+    std::fs::write(&file, r#"{"trait":"tier","op":"equals","value":"gold"}"#).unwrap();
+    let (ok, _, err) = s.cli(&["segment", "create", "--name", "Bad", "--condition", path]);
+    assert!(!ok);
+    assert!(err.contains("op") && err.contains("equals"), "{err}");
+}

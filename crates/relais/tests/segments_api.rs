@@ -370,4 +370,21 @@ async fn computed_trait_and_repeat_viewers(s: Server) {
     assert_eq!(size(&s, &id).await, 0, "bought");
     let (status, err) = s.admin("DELETE", "/api/v1/computed-traits/views_7d", None).await;
     assert_eq!(status, 409, "used by a segment: {err}");
+
+    // Changing the trait's definition recomputes the segments that read it.
+    let viewers = create(&s, "Viewers", json!({"computed":"views_7d","op":"gte","value":3})).await;
+    assert_eq!(size(&s, &viewers).await, 1);
+    let (status, _) = s
+        .admin(
+            "PUT",
+            "/api/v1/computed-traits/views_7d",
+            Some(json!({"event":"Product Viewed","within":{"days":7},"fn":"count",
+                        "where":[{"property":"product_id","op":"eq","value":"P1"}]})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    wait_active(&s, &viewers).await;
+    assert_eq!(size(&s, &viewers).await, 0, "one view of P1 only");
+    let (_, profile) = s.get("/api/v1/profiles/user_id:v1").await;
+    assert_eq!(profile["computed"]["views_7d"], 1, "{profile}");
 }
