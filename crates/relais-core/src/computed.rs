@@ -22,6 +22,20 @@ pub enum Computed {
 pub const INTERNAL_CHANNEL: &str = "internal";
 
 /// The built-in computed traits, in the order the profile API lists them.
+/// The built-in traits that only e-commerce events change.
+pub const COMMERCE_NAMES: &[&str] = &[
+    "order_count",
+    "lifetime_value",
+    "average_order_value",
+    "first_order_at",
+    "last_order_at",
+    "days_since_last_order",
+    "purchase_cycle_days",
+    "cart_value",
+    "cart_item_count",
+    "wishlist_count",
+];
+
 pub const BUILTIN_NAMES: &[&str] = &[
     "order_count",
     "lifetime_value",
@@ -172,6 +186,13 @@ pub fn preferred_channel(state: &ProfileState) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn commerce_names_are_built_in_names() {
+        for n in super::COMMERCE_NAMES {
+            assert!(super::BUILTIN_NAMES.contains(n), "{n}");
+        }
+    }
+
     use super::*;
     use crate::message::MessageType;
     use crate::profile::EventFacts;

@@ -4,7 +4,7 @@ use crate::Engine;
 use relais_core::identity::{Identity, EMAIL, PHONE, USER_ID};
 use relais_core::profile::{ConsentStatus, ProfileState, Usage};
 use relais_core::time::{format_ms, now_ms};
-use relais_core::{Error, ErrorCode, ProfileId, SegmentId, SourceId, WorkspaceId};
+use relais_core::{Error, ErrorCode, ProfileId, SourceId, WorkspaceId};
 use relais_store::{AuditRecord, MergeRecord, StoredProfile, TimelineQuery};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -192,13 +192,7 @@ pub async fn get(engine: &Engine, ws: WorkspaceId, id: ProfileId) -> Result<Prof
     let rfm = crate::rfm::workspace_cuts(&engine.store, ws).await?;
     computed.extend(relais_core::computed::all_rfm(&state, rfm.as_ref()));
     computed.extend(user_computed(engine, ws, stored.id, &state, now).await?);
-    let names: HashMap<SegmentId, String> = engine
-        .store
-        .list_segments(Some(ws))
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s.name))
-        .collect();
+    let names = crate::segments::names(engine, ws).await?;
     let segments = state
         .membership
         .segments

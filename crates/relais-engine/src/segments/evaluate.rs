@@ -42,25 +42,12 @@ pub struct Transition {
     pub entered: bool,
 }
 
-/// Built-in computed traits that only e-commerce events change.
-const COMMERCE_TRAITS: &[&str] = &[
-    "order_count",
-    "lifetime_value",
-    "average_order_value",
-    "first_order_at",
-    "last_order_at",
-    "days_since_last_order",
-    "purchase_cycle_days",
-    "cart_value",
-    "cart_item_count",
-    "wishlist_count",
-    // Against cut points that change only with the registry (a refresh
-    // restarts the backfill of the segments that read them).
-    "rfm_r",
-    "rfm_f",
-    "rfm_m",
-    "rfm",
-];
+/// Built-in computed traits that only e-commerce events change (RFM
+/// scores too: against cut points that change only with the registry, and
+/// a refresh restarts the backfill of the segments that read them).
+fn commerce_trait(name: &str) -> bool {
+    computed::COMMERCE_NAMES.contains(&name) || computed::RFM_NAMES.contains(&name)
+}
 
 fn affected(
     s: &CompiledSegment,
@@ -88,7 +75,7 @@ fn affected(
         || (d.consent && (touch.consent || touch.traits || touch.activity))
         || d.computed.iter().any(|c| match ws.computed.get(c) {
             Some(def) => touch.events.contains(def.spec().event()),
-            None if COMMERCE_TRAITS.contains(&c.as_str()) => touch.commerce,
+            None if commerce_trait(c) => touch.commerce,
             None => touch.activity || touch.commerce,
         })
 }

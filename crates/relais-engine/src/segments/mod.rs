@@ -322,15 +322,20 @@ pub async fn members(
     Ok(MembersPage { members, next_after })
 }
 
-/// Current segments and membership history of a profile.
-pub async fn of_profile(engine: &Engine, ws: WorkspaceId, id: ProfileId) -> Result<ProfileSegments, Error> {
-    let names: BTreeMap<SegmentId, String> = engine
+/// The workspace's segment names by id.
+pub async fn names(engine: &Engine, ws: WorkspaceId) -> Result<BTreeMap<SegmentId, String>, Error> {
+    Ok(engine
         .store
         .list_segments(Some(ws))
         .await?
         .into_iter()
         .map(|s| (s.id, s.name))
-        .collect();
+        .collect())
+}
+
+/// Current segments and membership history of a profile.
+pub async fn of_profile(engine: &Engine, ws: WorkspaceId, id: ProfileId) -> Result<ProfileSegments, Error> {
+    let names = names(engine, ws).await?;
     let segments = engine
         .store
         .profile_segments(ws, id)
