@@ -25,7 +25,9 @@ CREATE TABLE segment_members (
     entered_at   INTEGER NOT NULL,
     PRIMARY KEY (workspace_id, segment_id, profile_id)
 ) WITHOUT ROWID;
-CREATE INDEX segment_members_profile ON segment_members (workspace_id, profile_id);
+-- No index by profile: a profile's rows are found by primary key, one
+-- seek per segment of the workspace (few), which keeps every membership
+-- change to one B-tree instead of two.
 
 -- Every entry and exit, kept after the segment is deleted; erased with the
 -- profile. cause_seq is the log entry that caused it, when one did.

@@ -111,7 +111,12 @@ pub(super) fn merge(tx: &Transaction, ws: i64, winner: i64, loser: i64) -> rusql
 
 /// Removes a profile's memberships and timer, and its history when `history`.
 pub(super) fn erase(tx: &Transaction, ws: i64, profile: i64, history: bool) -> rusqlite::Result<()> {
-    let mut tables = vec!["segment_members", "profile_timers"];
+    tx.prepare_cached(
+        "DELETE FROM segment_members WHERE workspace_id = ?1 AND profile_id = ?2
+           AND segment_id IN (SELECT id FROM segments WHERE workspace_id = ?1)",
+    )?
+    .execute(params![ws, profile])?;
+    let mut tables = vec!["profile_timers"];
     if history {
         tables.push("segment_history");
     }
@@ -297,7 +302,9 @@ pub(super) async fn profile_segments(
         .read(move |c| {
             c.prepare_cached(
                 "SELECT segment_id, entered_at FROM segment_members
-                 WHERE workspace_id = ?1 AND profile_id = ?2 ORDER BY segment_id",
+                 WHERE workspace_id = ?1 AND profile_id = ?2
+                   AND segment_id IN (SELECT id FROM segments WHERE workspace_id = ?1)
+                 ORDER BY segment_id",
             )?
             .query_map(params![ws.0, profile.0], |r| {
                 Ok((SegmentId(r.get(0)?), r.get(1)?))
