@@ -9,9 +9,11 @@
 use crate::*;
 use relais_core::identity::Identity;
 
+mod emitted;
 mod rfm;
 mod segments;
 
+pub use emitted::*;
 pub use rfm::*;
 pub use segments::*;
 
@@ -44,7 +46,8 @@ macro_rules! conformance_suite {
             profile_ids_page_over_existing_profiles,
             computed_traits_upsert_list_and_delete,
             restart_backfill_keeps_definition_and_ignores_old_progress,
-            rfm_thresholds_replace_newer_only_and_list
+            rfm_thresholds_replace_newer_only_and_list,
+            emitted_events_reach_log_and_timeline_once
         );
     };
     (@cases $attrs:tt $make:expr; $($case:ident),* $(,)?) => {

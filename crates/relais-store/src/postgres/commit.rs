@@ -434,65 +434,68 @@ async fn apply_memberships(
 }
 
 /// Step 8 of [`ProcessedBatch`]: emitted events into the log (a message id
-/// already there is skipped) and onto their profile's timeline. The caller
-/// holds the append lock.
+/// already there is skipped) and onto their profile's timeline, in two bulk
+/// statements. The caller holds the append lock.
 pub(super) async fn append_emitted(
     tx: &deadpool_postgres::Transaction<'_>,
     emitted: &[EmittedEvent],
 ) -> StoreResult<()> {
-    let insert = tx
+    // Duplicates within the batch: the first is kept, as row by row.
+    let mut seen = HashSet::with_capacity(emitted.len());
+    let fresh: Vec<&EmittedEvent> = emitted
+        .iter()
+        .filter(|e| seen.insert((e.event.workspace_id, e.event.message_id.as_str())))
+        .collect();
+    let col = |f: fn(&EmittedEvent) -> i64| -> Vec<i64> { fresh.iter().map(|e| f(e)).collect() };
+    let ws = col(|e| e.event.workspace_id.0);
+    let src = col(|e| e.event.source_id.0);
+    let received = col(|e| e.event.received_at);
+    let ts = col(|e| e.event.timestamp);
+    let profile = col(|e| e.profile_id.0);
+    let channel: Vec<&str> = fresh.iter().map(|e| e.event.channel.as_str()).collect();
+    let message_id: Vec<&str> = fresh.iter().map(|e| e.event.message_id.as_str()).collect();
+    let kind: Vec<&str> = fresh.iter().map(|e| e.event.kind.as_str()).collect();
+    let payload: Vec<&str> = fresh.iter().map(|e| e.event.payload.as_str()).collect();
+    let name: Vec<&str> = fresh.iter().map(|e| e.name.as_str()).collect();
+    // Events first (seqs drawn in list order), then the timeline rows of
+    // those actually inserted, matched back by message id.
+    let st = tx
         .prepare_cached(
-            "INSERT INTO events
-               (workspace_id, source_id, channel, message_id, kind, received_at, timestamp, payload)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (workspace_id, message_id) DO NOTHING
-             RETURNING seq",
-        )
-        .await
-        .map_err(map_pg)?;
-    let timeline = tx
-        .prepare_cached(
-            "INSERT INTO timeline (workspace_id, profile_id, seq, timestamp, kind, name, channel)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+            "WITH u AS (
+               SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+                                    $6::bigint[], $7::bigint[], $8::text[], $9::bigint[], $10::text[])
+                      WITH ORDINALITY AS u(workspace_id, source_id, channel, message_id, kind,
+                                           received_at, ts, payload, profile_id, name, ord)),
+             ins AS (
+               INSERT INTO events
+                 (workspace_id, source_id, channel, message_id, kind, received_at, timestamp, payload)
+               SELECT workspace_id, source_id, channel, message_id, kind, received_at, ts, payload
+               FROM u ORDER BY ord
+               ON CONFLICT (workspace_id, message_id) DO NOTHING
+               RETURNING seq, workspace_id, message_id)
+             INSERT INTO timeline (workspace_id, profile_id, seq, timestamp, kind, name, channel)
+             SELECT u.workspace_id, u.profile_id, ins.seq, u.ts, u.kind, u.name, u.channel
+             FROM ins JOIN u ON u.workspace_id = ins.workspace_id AND u.message_id = ins.message_id
              ON CONFLICT (workspace_id, profile_id, seq) DO NOTHING",
         )
         .await
         .map_err(map_pg)?;
-    for e in emitted {
-        let ev = &e.event;
-        let rows = tx
-            .query(
-                &insert,
-                &[
-                    &ev.workspace_id.0,
-                    &ev.source_id.0,
-                    &ev.channel,
-                    &ev.message_id,
-                    &ev.kind,
-                    &ev.received_at,
-                    &ev.timestamp,
-                    &ev.payload,
-                ],
-            )
-            .await
-            .map_err(map_pg)?;
-        if let Some(r) = rows.first() {
-            let seq: i64 = r.get(0);
-            tx.execute(
-                &timeline,
-                &[
-                    &ev.workspace_id.0,
-                    &e.profile_id.0,
-                    &seq,
-                    &ev.timestamp,
-                    &ev.kind,
-                    &e.name,
-                    &ev.channel,
-                ],
-            )
-            .await
-            .map_err(map_pg)?;
-        }
-    }
+    tx.execute(
+        &st,
+        &[
+            &ws,
+            &src,
+            &channel,
+            &message_id,
+            &kind,
+            &received,
+            &ts,
+            &payload,
+            &profile,
+            &name,
+        ],
+    )
+    .await
+    .map_err(map_pg)?;
     Ok(())
 }
