@@ -23,7 +23,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_segments.sql")),
     (3, include_str!("../migrations/sqlite/0003_rfm.sql")),
-    (4, include_str!("../migrations/sqlite/0004_profiles_workspace.sql")),
+    (4, include_str!("../migrations/sqlite/0004_profiles_ws.sql")),
 ];
 const MAX_IDLE_READERS: usize = 8;
 
