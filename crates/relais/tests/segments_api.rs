@@ -119,6 +119,7 @@ async fn abandoned_app_cart_enters_and_store_order_exits(s: Server) {
 
     let (_, members) = s.get(&format!("/api/v1/segments/{id}/members")).await;
     let member = &members["members"][0];
+    assert!(member["entered_at"].is_string(), "{members}");
     assert!(
         common::identities(member).contains(&"email:ana@example.com".to_owned()),
         "{members}"
@@ -137,6 +138,11 @@ async fn abandoned_app_cart_enters_and_store_order_exits(s: Server) {
         )
         .await;
     assert_eq!(preview["size"], 1, "{preview}");
+    assert!(
+        common::identities(&preview["sample"][0]).contains(&"user_id:c1".to_owned()),
+        "{preview}"
+    );
+    assert!(preview["sample"][0].get("entered_at").is_none(), "{preview}");
 
     // The order, at the store till, by loyalty card only.
     batch(&s, vec![json!({"type":"track","anonymousId":"till-9","event":"Order Completed",

@@ -57,7 +57,9 @@ pub struct SegmentView {
 #[derive(Debug, Serialize)]
 pub struct MemberView {
     pub id: String,
-    pub entered_at: String,
+    /// When it entered the segment (absent in a preview: nothing entered).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entered_at: Option<String>,
     pub identities: Vec<crate::profiles::IdentityView>,
 }
 
@@ -315,7 +317,7 @@ pub async fn members(
         let ids: Vec<Identity> = engine.store.profile_identities(ws, m.profile_id).await?;
         members.push(MemberView {
             id: m.profile_id.to_string(),
-            entered_at: format_ms(m.entered_at),
+            entered_at: Some(format_ms(m.entered_at)),
             identities: crate::profiles::identity_views(ids),
         });
     }

@@ -162,7 +162,7 @@ pub async fn preview(engine: &Engine, ws: WorkspaceId, input: PreviewInput) -> R
         let ids = engine.store.profile_identities(ws, id).await?;
         views.push(MemberView {
             id: id.to_string(),
-            entered_at: String::new(),
+            entered_at: None,
             identities: crate::profiles::identity_views(ids),
         });
     }
