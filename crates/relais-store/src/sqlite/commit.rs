@@ -1,0 +1,120 @@
+//! `commit_processed` for SQLite: the effects of a processed batch, row by
+//! row on the single writer, in the order `ProcessedBatch` documents.
+
+use super::segments;
+use crate::*;
+use rusqlite::{params, Transaction};
+
+pub(super) fn apply_processed(tx: &Transaction, b: &ProcessedBatch) -> rusqlite::Result<()> {
+    {
+        let mut st = tx.prepare_cached(
+            "INSERT OR REPLACE INTO timeline (workspace_id, profile_id, seq, timestamp, kind, name, channel)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for t in &b.timeline {
+            st.execute(params![
+                t.workspace_id.0,
+                t.profile_id.0,
+                t.seq,
+                t.timestamp,
+                t.kind,
+                t.name,
+                t.channel
+            ])?;
+        }
+    }
+    {
+        let mut st = tx.prepare_cached(
+            "INSERT INTO identities (workspace_id, kind, value, profile_id) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (workspace_id, kind, value) DO UPDATE SET profile_id = excluded.profile_id",
+        )?;
+        for l in &b.identities {
+            st.execute(params![
+                l.workspace_id.0,
+                l.identity.kind,
+                l.identity.value,
+                l.profile_id.0
+            ])?;
+        }
+    }
+    for m in &b.merges {
+        tx.prepare_cached(
+            "INSERT INTO merges (workspace_id, kind, winner, loser, seq, at, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![m.workspace_id.0, m.kind.as_str(), m.winner.0, m.loser.0, m.seq, m.at, m.reason])?;
+        if m.kind != MergeKind::Merge {
+            continue;
+        }
+        let (ws, w, l) = (m.workspace_id.0, m.winner.0, m.loser.0);
+        for sql in [
+            "UPDATE identities SET profile_id = ?2 WHERE workspace_id = ?1 AND profile_id = ?3",
+            "UPDATE timeline SET profile_id = ?2 WHERE workspace_id = ?1 AND profile_id = ?3",
+            "UPDATE profile_redirects SET new_id = ?2 WHERE workspace_id = ?1 AND new_id = ?3",
+            "INSERT OR REPLACE INTO profile_redirects (workspace_id, old_id, new_id) VALUES (?1, ?3, ?2)",
+        ] {
+            tx.prepare_cached(sql)?.execute(params![ws, w, l])?;
+        }
+        for sql in [
+            "DELETE FROM profile_search WHERE workspace_id = ?1 AND profile_id = ?2",
+            "DELETE FROM profiles WHERE workspace_id = ?1 AND id = ?2",
+        ] {
+            tx.prepare_cached(sql)?.execute(params![ws, l])?;
+        }
+        segments::merge(tx, ws, w, l)?;
+    }
+    for p in &b.profiles {
+        tx.prepare_cached(
+            "INSERT INTO profiles (workspace_id, id, state, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (workspace_id, id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+        )?
+        .execute(params![p.workspace_id.0, p.id.0, p.state, p.created_at, p.updated_at])?;
+        if let Some(keys) = &p.search_keys {
+            tx.prepare_cached("DELETE FROM profile_search WHERE workspace_id = ?1 AND profile_id = ?2")?
+                .execute(params![p.workspace_id.0, p.id.0])?;
+            let mut ins = tx.prepare_cached(
+                "INSERT OR IGNORE INTO profile_search (workspace_id, key, profile_id) VALUES (?1, ?2, ?3)",
+            )?;
+            for k in keys {
+                ins.execute(params![p.workspace_id.0, k, p.id.0])?;
+            }
+        }
+    }
+    segments::apply_processed(tx, b)?;
+    for e in &b.emitted {
+        let ev = &e.event;
+        let inserted = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO events
+                   (workspace_id, source_id, channel, message_id, kind, received_at, timestamp, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                ev.workspace_id.0,
+                ev.source_id.0,
+                ev.channel,
+                ev.message_id,
+                ev.kind,
+                ev.received_at,
+                ev.timestamp,
+                ev.payload
+            ])?;
+        if inserted == 1 {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO timeline (workspace_id, profile_id, seq, timestamp, kind, name, channel)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                ev.workspace_id.0,
+                e.profile_id.0,
+                tx.last_insert_rowid(),
+                ev.timestamp,
+                ev.kind,
+                e.name,
+                ev.channel
+            ])?;
+        }
+    }
+    tx.prepare_cached("INSERT OR REPLACE INTO checkpoints (name, seq) VALUES ('processor', ?1)")?
+        .execute([b.checkpoint])?;
+    Ok(())
+}
