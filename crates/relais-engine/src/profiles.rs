@@ -1,5 +1,6 @@
 //! The 360° profile: what a store associate, an agent or a developer reads.
 
+use crate::segments::evaluate::PastEvent;
 use crate::Engine;
 use relais_core::identity::{Identity, EMAIL, PHONE, USER_ID};
 use relais_core::profile::{ConsentStatus, ProfileState, Usage};
@@ -240,18 +241,10 @@ async fn user_computed(
             None => {
                 let names = [def.spec().event().to_owned()];
                 let rows = engine.store.profile_history(ws, &[id], Some(&names)).await?;
-                let past = crate::segments::preview::group_history(rows)
+                let past = crate::segments::evaluate::group_history(rows)
                     .remove(&id)
                     .unwrap_or_default();
-                let events: Vec<relais_core::condition::HistEvent> = past
-                    .iter()
-                    .map(|e| relais_core::condition::HistEvent {
-                        name: &e.name,
-                        timestamp: e.timestamp,
-                        channel: &e.channel,
-                        properties: &e.properties,
-                    })
-                    .collect();
+                let events: Vec<_> = past.iter().map(PastEvent::as_hist).collect();
                 def.reference_value(&events, now)
             }
         };

@@ -255,7 +255,7 @@ impl State {
                 query_ms = asked.elapsed().as_millis() as u64,
                 "history read"
             );
-            let mut history = crate::segments::preview::group_history(rows);
+            let mut history = seg::group_history(rows);
             for p in pids {
                 let past = history.remove(&p).unwrap_or_default();
                 if let Some(e) = self.profiles.get_mut(&p) {

@@ -8,7 +8,7 @@ use relais_core::condition::{self, AggState, Facts, HistEvent};
 use relais_core::membership::has_address;
 use relais_core::profile::ProfileState;
 use relais_core::{ProfileId, SegmentId};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// What changed on a profile since it was last evaluated.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -164,6 +164,52 @@ pub struct PastEvent {
     pub properties: serde_json::Value,
 }
 
+impl PastEvent {
+    /// The view conditions evaluate.
+    pub fn as_hist(&self) -> HistEvent<'_> {
+        HistEvent {
+            name: &self.name,
+            timestamp: self.timestamp,
+            channel: &self.channel,
+            properties: &self.properties,
+        }
+    }
+}
+
+/// The `properties` of a stored event, without building the rest of it
+/// (context, traits…: most of its bytes) as a tree.
+fn properties_of(payload: &str) -> serde_json::Value {
+    #[derive(serde::Deserialize)]
+    struct Props<'a> {
+        #[serde(borrow, default)]
+        properties: Option<&'a serde_json::value::RawValue>,
+    }
+    serde_json::from_str::<Props>(payload)
+        .ok()
+        .and_then(|p| p.properties)
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// History rows (track events with a readable payload) by profile.
+pub fn group_history(rows: Vec<relais_store::HistoryRow>) -> HashMap<ProfileId, Vec<PastEvent>> {
+    let mut out: HashMap<ProfileId, Vec<PastEvent>> = HashMap::new();
+    for r in rows {
+        if r.kind != "track" {
+            continue;
+        }
+        let Some(payload) = r.payload else { continue };
+        let properties = properties_of(&payload);
+        out.entry(r.profile_id).or_default().push(PastEvent {
+            name: r.name,
+            timestamp: r.timestamp,
+            channel: r.channel,
+            properties,
+        });
+    }
+    out
+}
+
 /// Builds, from the profile's whole history, the aggregates of the specs
 /// in `keys` that it does not have yet.
 pub fn init_aggregates(ws: &WorkspaceSegments, state: &mut ProfileState, history: &[PastEvent], now: i64) {
@@ -173,12 +219,7 @@ pub fn init_aggregates(ws: &WorkspaceSegments, state: &mut ProfileState, history
         }
         let mut agg = AggState::default();
         for e in history.iter().filter(|e| e.name == spec.event()) {
-            let h = HistEvent {
-                name: &e.name,
-                timestamp: e.timestamp,
-                channel: &e.channel,
-                properties: &e.properties,
-            };
+            let h = e.as_hist();
             if spec.matches(&h) {
                 agg.record(spec, &h, now);
             }

@@ -7,7 +7,7 @@
 //! estimate is not biased towards the oldest profiles.
 
 use super::{parse_condition, MemberView};
-use crate::segments::evaluate::PastEvent;
+use crate::segments::evaluate::{group_history, PastEvent};
 use crate::Engine;
 use relais_core::computed::{self, Computed};
 use relais_core::condition::{evaluate_reference, parse_computed, ComputedDef, Facts, HistEvent};
@@ -114,15 +114,7 @@ pub async fn preview(engine: &Engine, ws: WorkspaceId, input: PreviewInput) -> R
                 continue;
             };
             let past = history.get(&p.id).map(Vec::as_slice).unwrap_or_default();
-            let events: Vec<HistEvent> = past
-                .iter()
-                .map(|e| HistEvent {
-                    name: &e.name,
-                    timestamp: e.timestamp,
-                    channel: &e.channel,
-                    properties: &e.properties,
-                })
-                .collect();
+            let events: Vec<HistEvent> = past.iter().map(PastEvent::as_hist).collect();
             let computed = |name: &str| match defs.get(name) {
                 Some(d) => d.reference_value(&events, now).map(Computed::Value),
                 None => {
@@ -175,38 +167,4 @@ pub async fn preview(engine: &Engine, ws: WorkspaceId, input: PreviewInput) -> R
         sample: views,
         took_ms: started.elapsed().as_millis() as u64,
     })
-}
-
-/// The `properties` of a stored event, without building the rest of it
-/// (context, traits…: most of its bytes) as a tree.
-fn properties_of(payload: &str) -> Value {
-    #[derive(serde::Deserialize)]
-    struct Props<'a> {
-        #[serde(borrow, default)]
-        properties: Option<&'a serde_json::value::RawValue>,
-    }
-    serde_json::from_str::<Props>(payload)
-        .ok()
-        .and_then(|p| p.properties)
-        .and_then(|raw| serde_json::from_str(raw.get()).ok())
-        .unwrap_or(Value::Null)
-}
-
-/// History rows (track events with a readable payload) by profile.
-pub fn group_history(rows: Vec<relais_store::HistoryRow>) -> HashMap<ProfileId, Vec<PastEvent>> {
-    let mut out: HashMap<ProfileId, Vec<PastEvent>> = HashMap::new();
-    for r in rows {
-        if r.kind != "track" {
-            continue;
-        }
-        let Some(payload) = r.payload else { continue };
-        let properties = properties_of(&payload);
-        out.entry(r.profile_id).or_default().push(PastEvent {
-            name: r.name,
-            timestamp: r.timestamp,
-            channel: r.channel,
-            properties,
-        });
-    }
-    out
 }
