@@ -10,10 +10,12 @@ use crate::*;
 use relais_core::identity::Identity;
 
 mod emitted;
+mod messages;
 mod rfm;
 mod segments;
 
 pub use emitted::*;
+pub use messages::*;
 pub use rfm::*;
 pub use segments::*;
 
@@ -47,7 +49,12 @@ macro_rules! conformance_suite {
             computed_traits_upsert_list_and_delete,
             restart_backfill_keeps_definition_and_ignores_old_progress,
             rfm_thresholds_replace_newer_only_and_list,
-            emitted_events_reach_log_and_timeline_once
+            emitted_events_reach_log_and_timeline_once,
+            outbox_enqueue_is_idempotent_and_leases_claims,
+            outbox_retries_settles_suppresses_and_emits,
+            outbox_engagement_listing_and_caps,
+            tasks_claim_complete_and_refuse,
+            erase_and_merge_reach_messages_and_tasks
         );
     };
     (@cases $attrs:tt $make:expr; $($case:ident),* $(,)?) => {

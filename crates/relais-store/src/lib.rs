@@ -9,11 +9,13 @@
 //! [`conformance`] suite, which is the definition of what a store must do.
 
 pub mod conformance;
+mod message_types;
 pub mod postgres;
 mod segment_types;
 pub mod sqlite;
 mod types;
 
+pub use message_types::*;
 pub use segment_types::*;
 pub use types::*;
 
@@ -249,6 +251,68 @@ pub trait Store: Send + Sync + 'static {
     /// One workspace's cut points (none before its first refresh), or every
     /// workspace's (`None`), by workspace.
     async fn rfm_thresholds(&self, ws: Option<WorkspaceId>) -> StoreResult<Vec<RfmThresholds>>;
+    // ---- the outbox (docs/channels.md) ----
+
+    /// Stores a message before any attempt, unless one with the same
+    /// (workspace, idempotency key) exists: that one is returned unchanged.
+    /// `emitted` is written only with a new message.
+    async fn enqueue_message(&self, m: &NewMessage) -> StoreResult<Enqueued>;
+    /// Claims up to `limit` messages due at `now`, oldest due first: queued ones
+    /// whose time has come and claimed ones whose lease ran out (their dispatcher
+    /// died). Each becomes `sending`, `attempts + 1`, leased until `now + lease_ms`.
+    async fn claim_messages(&self, now: i64, lease_ms: i64, limit: usize) -> StoreResult<Vec<MessageRecord>>;
+    /// The earliest time any message is due (queued or lease end).
+    async fn next_message_due(&self) -> StoreResult<Option<i64>>;
+    /// Settles one attempt with its suppression and events, only if the message
+    /// is still claimed for that attempt (`false`: someone else took it over).
+    async fn record_attempt(&self, r: &AttemptResult) -> StoreResult<bool>;
+    /// Applies feedback (delivered, opened, …) with its events; `None` for an unknown message.
+    async fn record_engagement(&self, u: &EngagementUpdate) -> StoreResult<Option<MessageRecord>>;
+    async fn get_message(&self, ws: WorkspaceId, id: &str) -> StoreResult<Option<MessageRecord>>;
+    /// The message a provider knows by its own id (status callbacks).
+    async fn find_message_by_provider_id(
+        &self,
+        provider: &str,
+        provider_message_id: &str,
+    ) -> StoreResult<Option<MessageRecord>>;
+    async fn list_messages(&self, ws: WorkspaceId, f: &MessageFilter) -> StoreResult<Vec<MessageRecord>>;
+    async fn message_attempts(&self, ws: WorkspaceId, id: &str) -> StoreResult<Vec<AttemptRecord>>;
+    /// Messages of one category to a profile created at or after `since` that
+    /// went or may still go (queued, sending, sent, delivered): what frequency caps count.
+    async fn count_recent_messages(
+        &self,
+        ws: WorkspaceId,
+        profile: ProfileId,
+        channel: Option<&str>,
+        category: &str,
+        since: i64,
+    ) -> StoreResult<i64>;
+    /// Adds an address to the suppression list (the first reason is kept).
+    async fn put_suppression(&self, s: &Suppression) -> StoreResult<()>;
+    async fn find_suppression(
+        &self,
+        ws: WorkspaceId,
+        channel: &str,
+        address: &str,
+    ) -> StoreResult<Option<Suppression>>;
+    async fn list_suppressions(&self, ws: WorkspaceId, limit: usize) -> StoreResult<Vec<Suppression>>;
+    async fn delete_suppression(&self, ws: WorkspaceId, channel: &str, address: &str) -> StoreResult<bool>;
+
+    // ---- tasks for people ----
+
+    /// Creates a task unless its id exists (`false` then).
+    async fn create_task(&self, t: &TaskRecord) -> StoreResult<bool>;
+    async fn get_task(&self, ws: WorkspaceId, id: &str) -> StoreResult<Option<TaskRecord>>;
+    async fn list_tasks(&self, ws: WorkspaceId, f: &TaskFilter) -> StoreResult<Vec<TaskRecord>>;
+    /// Claims, completes or cancels a task, writing `emitted` with the change.
+    async fn change_task(
+        &self,
+        ws: WorkspaceId,
+        id: &str,
+        change: &TaskChange,
+        at: i64,
+        emitted: &[EmittedEvent],
+    ) -> StoreResult<TaskChangeResult>;
 }
 
 pub type DynStore = Arc<dyn Store>;

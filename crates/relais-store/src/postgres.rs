@@ -32,10 +32,13 @@ use std::time::Duration;
 use tokio_postgres::{NoTls, Row};
 
 mod commit;
+mod erase;
 mod errors;
+mod messages;
 mod rfm;
 mod segments;
 mod setup;
+mod tasks;
 
 use commit::apply_processed;
 use errors::{map_pg, map_pool};
@@ -621,65 +624,7 @@ impl Store for PgStore {
         id: ProfileId,
         audit: &AuditRecord,
     ) -> StoreResult<Option<Erasure>> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(map_pg)?;
-        // Resolve a merged id, and lock the profile row: a concurrent
-        // processor commit writing this profile waits for the erasure.
-        let found = tx
-            .query_opt(
-                &format!("SELECT id FROM profiles WHERE workspace_id = $1 AND id = {RESOLVED_ID} FOR UPDATE"),
-                &[&ws.0, &id.0],
-            )
-            .await
-            .map_err(map_pg)?;
-        let Some(row) = found else {
-            return Ok(None);
-        };
-        let id: i64 = row.get(0);
-        let p: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&ws.0, &id];
-        let events_erased = tx
-            .execute(
-                "UPDATE events SET payload = NULL
-                 WHERE seq IN (SELECT seq FROM timeline WHERE workspace_id = $1 AND profile_id = $2)",
-                &p,
-            )
-            .await
-            .map_err(map_pg)? as usize;
-        let identities_removed = tx
-            .execute(
-                "DELETE FROM identities WHERE workspace_id = $1 AND profile_id = $2",
-                &p,
-            )
-            .await
-            .map_err(map_pg)? as usize;
-        for sql in [
-            "DELETE FROM timeline WHERE workspace_id = $1 AND profile_id = $2",
-            "DELETE FROM profile_search WHERE workspace_id = $1 AND profile_id = $2",
-            "DELETE FROM profile_redirects WHERE workspace_id = $1 AND new_id = $2",
-            "DELETE FROM profiles WHERE workspace_id = $1 AND id = $2",
-            "DELETE FROM segment_members WHERE workspace_id = $1 AND profile_id = $2",
-            "DELETE FROM segment_history WHERE workspace_id = $1 AND profile_id = $2",
-            "DELETE FROM profile_timers WHERE workspace_id = $1 AND profile_id = $2",
-        ] {
-            tx.execute(sql, &p).await.map_err(map_pg)?;
-        }
-        tx.execute(
-            "INSERT INTO audit_log (workspace_id, at, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
-            &[
-                &audit.workspace_id.0,
-                &audit.at,
-                &audit.action,
-                &audit.subject,
-                &audit.detail,
-            ],
-        )
-        .await
-        .map_err(map_pg)?;
-        tx.commit().await.map_err(map_pg)?;
-        Ok(Some(Erasure {
-            events_erased,
-            identities_removed,
-        }))
+        erase::erase_profile(self, ws, id, audit).await
     }
 
     async fn audit_log(&self, ws: WorkspaceId, limit: usize) -> StoreResult<Vec<AuditRecord>> {
@@ -826,6 +771,83 @@ impl Store for PgStore {
 
     async fn rfm_thresholds(&self, ws: Option<WorkspaceId>) -> StoreResult<Vec<RfmThresholds>> {
         rfm::rfm_thresholds(self, ws).await
+    }
+    async fn enqueue_message(&self, m: &NewMessage) -> StoreResult<Enqueued> {
+        messages::enqueue(self, m).await
+    }
+    async fn claim_messages(&self, now: i64, lease_ms: i64, limit: usize) -> StoreResult<Vec<MessageRecord>> {
+        messages::claim(self, now, lease_ms, limit).await
+    }
+    async fn next_message_due(&self) -> StoreResult<Option<i64>> {
+        messages::next_due(self).await
+    }
+    async fn record_attempt(&self, r: &AttemptResult) -> StoreResult<bool> {
+        messages::record_attempt(self, r).await
+    }
+    async fn record_engagement(&self, u: &EngagementUpdate) -> StoreResult<Option<MessageRecord>> {
+        messages::record_engagement(self, u).await
+    }
+    async fn get_message(&self, ws: WorkspaceId, id: &str) -> StoreResult<Option<MessageRecord>> {
+        messages::get(self, ws, id).await
+    }
+    async fn find_message_by_provider_id(
+        &self,
+        provider: &str,
+        provider_message_id: &str,
+    ) -> StoreResult<Option<MessageRecord>> {
+        messages::by_provider_id(self, provider, provider_message_id).await
+    }
+    async fn list_messages(&self, ws: WorkspaceId, f: &MessageFilter) -> StoreResult<Vec<MessageRecord>> {
+        messages::list(self, ws, f).await
+    }
+    async fn message_attempts(&self, ws: WorkspaceId, id: &str) -> StoreResult<Vec<AttemptRecord>> {
+        messages::attempts(self, ws, id).await
+    }
+    async fn count_recent_messages(
+        &self,
+        ws: WorkspaceId,
+        profile: ProfileId,
+        channel: Option<&str>,
+        category: &str,
+        since: i64,
+    ) -> StoreResult<i64> {
+        messages::count_recent(self, ws, profile, channel, category, since).await
+    }
+    async fn put_suppression(&self, s: &Suppression) -> StoreResult<()> {
+        messages::suppress(self, s).await
+    }
+    async fn find_suppression(
+        &self,
+        ws: WorkspaceId,
+        channel: &str,
+        address: &str,
+    ) -> StoreResult<Option<Suppression>> {
+        messages::find_suppression(self, ws, channel, address).await
+    }
+    async fn list_suppressions(&self, ws: WorkspaceId, limit: usize) -> StoreResult<Vec<Suppression>> {
+        messages::list_suppressions(self, ws, limit).await
+    }
+    async fn delete_suppression(&self, ws: WorkspaceId, channel: &str, address: &str) -> StoreResult<bool> {
+        messages::delete_suppression(self, ws, channel, address).await
+    }
+    async fn create_task(&self, t: &TaskRecord) -> StoreResult<bool> {
+        tasks::create(self, t).await
+    }
+    async fn get_task(&self, ws: WorkspaceId, id: &str) -> StoreResult<Option<TaskRecord>> {
+        tasks::get(self, ws, id).await
+    }
+    async fn list_tasks(&self, ws: WorkspaceId, f: &TaskFilter) -> StoreResult<Vec<TaskRecord>> {
+        tasks::list(self, ws, f).await
+    }
+    async fn change_task(
+        &self,
+        ws: WorkspaceId,
+        id: &str,
+        change: &TaskChange,
+        at: i64,
+        emitted: &[EmittedEvent],
+    ) -> StoreResult<TaskChangeResult> {
+        tasks::change(self, ws, id, change, at, emitted).await
     }
 }
 

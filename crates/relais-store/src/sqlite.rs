@@ -17,8 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 mod commit;
+mod messages;
 mod rfm;
 mod segments;
+mod tasks;
 
 use commit::apply_processed;
 
@@ -27,6 +29,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (2, include_str!("../migrations/sqlite/0002_segments.sql")),
     (3, include_str!("../migrations/sqlite/0003_rfm.sql")),
     (4, include_str!("../migrations/sqlite/0004_profiles_ws.sql")),
+    (5, include_str!("../migrations/sqlite/0005_messages.sql")),
 ];
 const MAX_IDLE_READERS: usize = 8;
 
@@ -638,6 +641,7 @@ impl Store for SqliteStore {
                 tx.execute(sql, p)?;
             }
             segments::erase(&tx, ws.0, id.0, true)?;
+            messages::erase(&tx, ws.0, id.0)?;
             tx.execute(
                 "INSERT INTO audit_log (workspace_id, at, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![audit.workspace_id.0, audit.at, audit.action, audit.subject, audit.detail],
@@ -794,5 +798,83 @@ impl Store for SqliteStore {
 
     async fn rfm_thresholds(&self, ws: Option<WorkspaceId>) -> StoreResult<Vec<RfmThresholds>> {
         rfm::rfm_thresholds(self, ws).await
+    }
+
+    async fn enqueue_message(&self, m: &NewMessage) -> StoreResult<Enqueued> {
+        messages::enqueue(self, m).await
+    }
+    async fn claim_messages(&self, now: i64, lease_ms: i64, limit: usize) -> StoreResult<Vec<MessageRecord>> {
+        messages::claim(self, now, lease_ms, limit).await
+    }
+    async fn next_message_due(&self) -> StoreResult<Option<i64>> {
+        messages::next_due(self).await
+    }
+    async fn record_attempt(&self, r: &AttemptResult) -> StoreResult<bool> {
+        messages::record_attempt(self, r).await
+    }
+    async fn record_engagement(&self, u: &EngagementUpdate) -> StoreResult<Option<MessageRecord>> {
+        messages::record_engagement(self, u).await
+    }
+    async fn get_message(&self, ws: WorkspaceId, id: &str) -> StoreResult<Option<MessageRecord>> {
+        messages::get(self, ws, id).await
+    }
+    async fn find_message_by_provider_id(
+        &self,
+        provider: &str,
+        provider_message_id: &str,
+    ) -> StoreResult<Option<MessageRecord>> {
+        messages::by_provider_id(self, provider, provider_message_id).await
+    }
+    async fn list_messages(&self, ws: WorkspaceId, f: &MessageFilter) -> StoreResult<Vec<MessageRecord>> {
+        messages::list(self, ws, f).await
+    }
+    async fn message_attempts(&self, ws: WorkspaceId, id: &str) -> StoreResult<Vec<AttemptRecord>> {
+        messages::attempts(self, ws, id).await
+    }
+    async fn count_recent_messages(
+        &self,
+        ws: WorkspaceId,
+        profile: ProfileId,
+        channel: Option<&str>,
+        category: &str,
+        since: i64,
+    ) -> StoreResult<i64> {
+        messages::count_recent(self, ws, profile, channel, category, since).await
+    }
+    async fn put_suppression(&self, s: &Suppression) -> StoreResult<()> {
+        messages::suppress(self, s).await
+    }
+    async fn find_suppression(
+        &self,
+        ws: WorkspaceId,
+        channel: &str,
+        address: &str,
+    ) -> StoreResult<Option<Suppression>> {
+        messages::find_suppression(self, ws, channel, address).await
+    }
+    async fn list_suppressions(&self, ws: WorkspaceId, limit: usize) -> StoreResult<Vec<Suppression>> {
+        messages::list_suppressions(self, ws, limit).await
+    }
+    async fn delete_suppression(&self, ws: WorkspaceId, channel: &str, address: &str) -> StoreResult<bool> {
+        messages::delete_suppression(self, ws, channel, address).await
+    }
+    async fn create_task(&self, t: &TaskRecord) -> StoreResult<bool> {
+        tasks::create(self, t).await
+    }
+    async fn get_task(&self, ws: WorkspaceId, id: &str) -> StoreResult<Option<TaskRecord>> {
+        tasks::get(self, ws, id).await
+    }
+    async fn list_tasks(&self, ws: WorkspaceId, f: &TaskFilter) -> StoreResult<Vec<TaskRecord>> {
+        tasks::list(self, ws, f).await
+    }
+    async fn change_task(
+        &self,
+        ws: WorkspaceId,
+        id: &str,
+        change: &TaskChange,
+        at: i64,
+        emitted: &[EmittedEvent],
+    ) -> StoreResult<TaskChangeResult> {
+        tasks::change(self, ws, id, change, at, emitted).await
     }
 }

@@ -94,6 +94,8 @@ pub(super) async fn apply_processed(
             "UPDATE identities SET profile_id = $2 WHERE workspace_id = $1 AND profile_id = $3",
             "UPDATE timeline SET profile_id = $2 WHERE workspace_id = $1 AND profile_id = $3",
             "UPDATE segment_history SET profile_id = $2 WHERE workspace_id = $1 AND profile_id = $3",
+            "UPDATE messages SET profile_id = $2 WHERE workspace_id = $1 AND profile_id = $3",
+            "UPDATE tasks SET profile_id = $2 WHERE workspace_id = $1 AND profile_id = $3",
             "UPDATE profile_redirects SET new_id = $2 WHERE workspace_id = $1 AND new_id = $3",
             "INSERT INTO profile_redirects (workspace_id, old_id, new_id) VALUES ($1, $3, $2)
              ON CONFLICT (workspace_id, old_id) DO UPDATE SET new_id = excluded.new_id",

@@ -8,6 +8,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (2, include_str!("../../migrations/postgres/0002_segments.sql")),
     (3, include_str!("../../migrations/postgres/0003_rfm.sql")),
+    (4, include_str!("../../migrations/postgres/0004_messages.sql")),
 ];
 
 /// Advisory lock held while migrating (one key for the whole database:

@@ -61,6 +61,7 @@ pub(super) fn apply_processed(tx: &Transaction, b: &ProcessedBatch) -> rusqlite:
             tx.prepare_cached(sql)?.execute(params![ws, l])?;
         }
         segments::merge(tx, ws, w, l)?;
+        super::messages::merge(tx, ws, w, l)?;
     }
     for p in &b.profiles {
         tx.prepare_cached(
@@ -80,13 +81,23 @@ pub(super) fn apply_processed(tx: &Transaction, b: &ProcessedBatch) -> rusqlite:
         }
     }
     segments::apply_processed(tx, b)?;
-    for e in &b.emitted {
+    append_emitted(tx, &b.emitted)?;
+    tx.prepare_cached("INSERT OR REPLACE INTO checkpoints (name, seq) VALUES ('processor', ?1)")?
+        .execute([b.checkpoint])?;
+    Ok(())
+}
+
+/// Appends Relais' own events to the log with their timeline rows (the
+/// processor folds them into aggregates later, by `properties.profile_id`).
+/// A message id already in the log is skipped, which makes re-emitting harmless.
+pub(super) fn append_emitted(tx: &Transaction, emitted: &[EmittedEvent]) -> rusqlite::Result<()> {
+    for e in emitted {
         let ev = &e.event;
         let inserted = tx
             .prepare_cached(
                 "INSERT OR IGNORE INTO events
-                   (workspace_id, source_id, channel, message_id, kind, received_at, timestamp, payload)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+               (workspace_id, source_id, channel, message_id, kind, received_at, timestamp, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 ev.workspace_id.0,
@@ -100,21 +111,19 @@ pub(super) fn apply_processed(tx: &Transaction, b: &ProcessedBatch) -> rusqlite:
             ])?;
         if inserted == 1 {
             tx.prepare_cached(
-                "INSERT OR REPLACE INTO timeline (workspace_id, profile_id, seq, timestamp, kind, name, channel)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                ev.workspace_id.0,
-                e.profile_id.0,
-                tx.last_insert_rowid(),
-                ev.timestamp,
-                ev.kind,
-                e.name,
-                ev.channel
-            ])?;
+            "INSERT OR REPLACE INTO timeline (workspace_id, profile_id, seq, timestamp, kind, name, channel)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            ev.workspace_id.0,
+            e.profile_id.0,
+            tx.last_insert_rowid(),
+            ev.timestamp,
+            ev.kind,
+            e.name,
+            ev.channel
+        ])?;
         }
     }
-    tx.prepare_cached("INSERT OR REPLACE INTO checkpoints (name, seq) VALUES ('processor', ?1)")?
-        .execute([b.checkpoint])?;
     Ok(())
 }
