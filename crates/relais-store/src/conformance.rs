@@ -54,7 +54,8 @@ macro_rules! conformance_suite {
             outbox_retries_settles_suppresses_and_emits,
             outbox_engagement_listing_and_caps,
             tasks_claim_complete_and_refuse,
-            erase_and_merge_reach_messages_and_tasks
+            erase_and_merge_reach_messages_and_tasks,
+            settings_are_set_once
         );
     };
     (@cases $attrs:tt $make:expr; $($case:ident),* $(,)?) => {

@@ -298,6 +298,12 @@ pub trait Store: Send + Sync + 'static {
     async fn list_suppressions(&self, ws: WorkspaceId, limit: usize) -> StoreResult<Vec<Suppression>>;
     async fn delete_suppression(&self, ws: WorkspaceId, channel: &str, address: &str) -> StoreResult<bool>;
 
+    /// A named setting of a workspace (`None`: of the installation).
+    async fn get_setting(&self, ws: Option<WorkspaceId>, name: &str) -> StoreResult<Option<String>>;
+    /// Stores `value` unless the setting exists; returns the stored value
+    /// (so concurrent first users agree on one generated secret).
+    async fn init_setting(&self, ws: Option<WorkspaceId>, name: &str, value: &str) -> StoreResult<String>;
+
     // ---- tasks for people ----
 
     /// Creates a task unless its id exists (`false` then).

@@ -830,6 +830,29 @@ impl Store for PgStore {
     async fn delete_suppression(&self, ws: WorkspaceId, channel: &str, address: &str) -> StoreResult<bool> {
         messages::delete_suppression(self, ws, channel, address).await
     }
+    async fn get_setting(&self, ws: Option<WorkspaceId>, name: &str) -> StoreResult<Option<String>> {
+        let client = self.client().await?;
+        let rows = query_cached(
+            &client,
+            "SELECT value FROM settings WHERE workspace_id = $1 AND name = $2",
+            &[&ws.map_or(0, |w| w.0), &name],
+        )
+        .await?;
+        Ok(rows.first().map(|r| r.get(0)))
+    }
+    async fn init_setting(&self, ws: Option<WorkspaceId>, name: &str, value: &str) -> StoreResult<String> {
+        let client = self.client().await?;
+        let rows = query_cached(
+            &client,
+            "WITH ins AS (INSERT INTO settings (workspace_id, name, value) VALUES ($1, $2, $3)
+                          ON CONFLICT DO NOTHING RETURNING value)
+             SELECT value FROM ins UNION ALL
+             SELECT value FROM settings WHERE workspace_id = $1 AND name = $2 LIMIT 1",
+            &[&ws.map_or(0, |w| w.0), &name, &value],
+        )
+        .await?;
+        Ok(rows[0].get(0))
+    }
     async fn create_task(&self, t: &TaskRecord) -> StoreResult<bool> {
         tasks::create(self, t).await
     }

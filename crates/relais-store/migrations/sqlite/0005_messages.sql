@@ -82,3 +82,12 @@ CREATE TABLE tasks (
     created_at    INTEGER NOT NULL
 );
 CREATE INDEX tasks_ws_status ON tasks (workspace_id, status, due_at);
+
+-- Small named settings and secrets (workspace 0: the whole installation),
+-- e.g. the key that signs tracking and unsubscribe links.
+CREATE TABLE settings (
+    workspace_id  INTEGER NOT NULL,
+    name          TEXT NOT NULL,
+    value         TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, name)
+);

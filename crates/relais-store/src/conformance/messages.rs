@@ -586,3 +586,30 @@ pub async fn erase_and_merge_reach_messages_and_tasks(store: &dyn Store) {
     assert_eq!(store.message_attempts(ws, "msg_to-loser").await.unwrap(), vec![]);
     assert_eq!(store.get_task(ws, "msg_t").await.unwrap(), None);
 }
+
+pub async fn settings_are_set_once(store: &dyn Store) {
+    let (ws, _) = setup(store, "w").await;
+    assert_eq!(store.get_setting(None, "signing_key").await.unwrap(), None);
+    assert_eq!(
+        store.init_setting(None, "signing_key", "first").await.unwrap(),
+        "first"
+    );
+    assert_eq!(
+        store.init_setting(None, "signing_key", "second").await.unwrap(),
+        "first",
+        "kept"
+    );
+    assert_eq!(
+        store.get_setting(None, "signing_key").await.unwrap().as_deref(),
+        Some("first")
+    );
+    assert_eq!(
+        store.get_setting(Some(ws), "signing_key").await.unwrap(),
+        None,
+        "per workspace"
+    );
+    assert_eq!(
+        store.init_setting(Some(ws), "signing_key", "ws").await.unwrap(),
+        "ws"
+    );
+}
