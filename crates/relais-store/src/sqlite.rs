@@ -859,31 +859,10 @@ impl Store for SqliteStore {
         messages::delete_suppression(self, ws, channel, address).await
     }
     async fn get_setting(&self, ws: Option<WorkspaceId>, name: &str) -> StoreResult<Option<String>> {
-        let (ws, name) = (ws.map_or(0, |w| w.0), name.to_owned());
-        self.read(move |c| {
-            c.query_row(
-                "SELECT value FROM settings WHERE workspace_id = ?1 AND name = ?2",
-                params![ws, name],
-                |r| r.get(0),
-            )
-            .optional()
-        })
-        .await
+        messages::get_setting(self, ws, name).await
     }
     async fn init_setting(&self, ws: Option<WorkspaceId>, name: &str, value: &str) -> StoreResult<String> {
-        let ws = ws.map_or(0, |w| w.0);
-        self.write(|c| {
-            c.execute(
-                "INSERT OR IGNORE INTO settings (workspace_id, name, value) VALUES (?1, ?2, ?3)",
-                params![ws, name, value],
-            )?;
-            c.query_row(
-                "SELECT value FROM settings WHERE workspace_id = ?1 AND name = ?2",
-                params![ws, name],
-                |r| r.get(0),
-            )
-        })
-        .await
+        messages::init_setting(self, ws, name, value).await
     }
     async fn create_task(&self, t: &TaskRecord) -> StoreResult<bool> {
         tasks::create(self, t).await

@@ -467,3 +467,43 @@ pub(super) fn merge(tx: &Transaction, ws: i64, winner: i64, loser: i64) -> rusql
     }
     Ok(())
 }
+
+pub(super) async fn get_setting(
+    store: &SqliteStore,
+    ws: Option<WorkspaceId>,
+    name: &str,
+) -> StoreResult<Option<String>> {
+    let (ws, name) = (ws.map_or(0, |w| w.0), name.to_owned());
+    store
+        .read(move |c| {
+            c.query_row(
+                "SELECT value FROM settings WHERE workspace_id = ?1 AND name = ?2",
+                params![ws, name],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+        .await
+}
+
+pub(super) async fn init_setting(
+    store: &SqliteStore,
+    ws: Option<WorkspaceId>,
+    name: &str,
+    value: &str,
+) -> StoreResult<String> {
+    let ws = ws.map_or(0, |w| w.0);
+    store
+        .write(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO settings (workspace_id, name, value) VALUES (?1, ?2, ?3)",
+                params![ws, name, value],
+            )?;
+            c.query_row(
+                "SELECT value FROM settings WHERE workspace_id = ?1 AND name = ?2",
+                params![ws, name],
+                |r| r.get(0),
+            )
+        })
+        .await
+}
