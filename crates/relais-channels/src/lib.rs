@@ -3,12 +3,20 @@
 //! knows nothing of the store, journeys or governance: the engine's outbox decides
 //! what is sent, when and how often it is retried; providers only speak protocols.
 
+pub mod audiences;
+pub mod direct_mail;
+pub mod email;
 pub mod http;
 pub mod message;
+pub mod push;
+pub mod sms;
+pub mod webhook;
+pub mod whatsapp;
 
 pub use message::{
-    Accepted, Address, Channel, Content, EmailContent, LetterContent, Mailbox, Outgoing, PostalAddress,
-    PushContent, PushPlatform, SendError, SmsContent, WebhookContent, WhatsappContent,
+    Accepted, Address, Channel, Content, EmailContent, InAppContent, LetterContent, Mailbox, Outgoing,
+    PostalAddress, PushContent, PushPlatform, SendError, SmsContent, TaskContent, WebhookContent,
+    WhatsappContent,
 };
 
 /// One delivery provider (an SMTP relay, Twilio, FCM, …). Implementations are

@@ -116,6 +116,10 @@ pub enum Address {
         url: String,
     },
     Postal(PostalAddress),
+    /// The profile itself (in-app inbox, tasks about the customer).
+    Profile {
+        profile_id: String,
+    },
 }
 
 /// What the message says, per channel, already personalised.
@@ -128,6 +132,8 @@ pub enum Content {
     Whatsapp(WhatsappContent),
     Webhook(WebhookContent),
     Letter(LetterContent),
+    InApp(InAppContent),
+    Task(TaskContent),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -196,6 +202,33 @@ pub struct LetterContent {
     pub description: String,
     /// The letter body as HTML (Lob renders it); the printer export lays out its text.
     pub html: String,
+}
+
+/// A message in the app's or site's inbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InAppContent {
+    pub title: String,
+    pub body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub data: BTreeMap<String, String>,
+}
+
+/// Work for a person (call-centre agent, sales owner, store associate).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskContent {
+    pub title: String,
+    pub instructions: String,
+    /// The team's queue ("call_centre", "store:paris-01", …).
+    pub queue: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+    /// Due time, unix milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<i64>,
 }
 
 /// The provider took the message.

@@ -20,6 +20,8 @@ pub enum ErrorCode {
     /// A segment condition or computed trait definition is wrong; the
     /// message names the node (`and[1].where[0].op`).
     InvalidCondition,
+    /// A message template that does not render (Liquid, MJML).
+    InvalidTemplate,
     EventTooLarge,
     BatchTooLarge,
     PayloadTooLarge,
@@ -44,6 +46,7 @@ impl ErrorCode {
             ErrorCode::MissingIdentity => "missing_identity",
             ErrorCode::InvalidType => "invalid_type",
             ErrorCode::InvalidCondition => "invalid_condition",
+            ErrorCode::InvalidTemplate => "invalid_template",
             ErrorCode::EventTooLarge => "event_too_large",
             ErrorCode::BatchTooLarge => "batch_too_large",
             ErrorCode::PayloadTooLarge => "payload_too_large",

@@ -62,6 +62,8 @@ struct Device<'a> {
 struct Properties<'a> {
     #[serde(borrow, default)]
     channel: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    profile_id: Option<&'a RawValue>,
 }
 
 /// Track events whose `properties.channel` the processor reads.
@@ -135,13 +137,19 @@ pub fn parse_with(payload: &str, keep_properties: &dyn Fn(&str) -> bool) -> serd
                 obj.insert("properties".into(), props);
             }
         }
-    } else if consent_event {
-        if let Some(p) = top
-            .properties
-            .and_then(|p| serde_json::from_str::<Properties>(p.get()).ok())
-        {
-            let mut props = Map::new();
+    } else if let Some(p) = top
+        .properties
+        // A substring check first: most events have neither, and their properties stay unparsed.
+        .filter(|p| consent_event || p.get().contains("\"profile_id\""))
+        .and_then(|p| serde_json::from_str::<Properties>(p.get()).ok())
+    {
+        // Consent events keep their channel; Relais' own events the profile they name.
+        let mut props = Map::new();
+        if consent_event {
             put(&mut props, "channel", p.channel)?;
+        }
+        put(&mut props, "profile_id", p.profile_id)?;
+        if !props.is_empty() {
             obj.insert("properties".into(), Value::Object(props));
         }
     }

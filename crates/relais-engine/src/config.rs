@@ -23,6 +23,10 @@ pub struct EngineConfig {
     /// Seconds between two refreshes of a workspace's RFM cut points
     /// (0: only on demand, `POST /api/v1/rfm/refresh`).
     pub rfm_refresh_secs: u64,
+    /// Providers, limits and retries (`[engine.channels]`).
+    pub channels: crate::messaging::config::ChannelsConfig,
+    /// Consent, caps, quiet hours, control group (`[engine.governance]`).
+    pub governance: crate::messaging::config::GovernanceConfig,
 }
 
 impl Default for EngineConfig {
@@ -35,6 +39,8 @@ impl Default for EngineConfig {
             identity_traits: vec!["loyalty_id".to_owned()],
             profile_cache: 1_000_000,
             rfm_refresh_secs: 3_600,
+            channels: Default::default(),
+            governance: Default::default(),
         }
     }
 }

@@ -16,7 +16,9 @@ pub mod computed_traits;
 pub mod config;
 pub mod import;
 pub mod ingest;
+pub mod internal;
 pub mod keys;
+pub mod messaging;
 pub mod processor;
 pub mod profiles;
 pub mod rfm;
@@ -37,6 +39,8 @@ pub struct Engine {
     pub pipeline: processor::Pipeline,
     shutdown: watch::Sender<bool>,
     tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The outbox dispatcher, signed links, internal events.
+    pub messaging: messaging::Messaging,
     /// Held by an RFM refresh: one at a time.
     rfm_lock: tokio::sync::Mutex<()>,
 }
@@ -50,7 +54,10 @@ impl Engine {
             ingest::Ingestor::spawn(store.clone(), &config, appended.clone(), shutdown_rx.clone());
         let (pipeline, worker) =
             processor::spawn(store.clone(), &config, appended, shutdown_rx.clone()).await?;
+        let messaging = messaging_start(&store, &config).await?;
+        let dispatcher = messaging.dispatcher.clone();
         let engine = Arc::new(Engine {
+            messaging,
             auth: keys::Auth::new(store.clone()),
             store,
             config,
@@ -60,6 +67,8 @@ impl Engine {
             tasks: std::sync::Mutex::new(vec![writer, worker]),
             rfm_lock: tokio::sync::Mutex::new(()),
         });
+        let task = tokio::spawn(dispatcher.run(shutdown_rx.clone()));
+        engine.tasks.lock().unwrap_or_else(|p| p.into_inner()).push(task);
         if engine.config.rfm_refresh_secs > 0 {
             let every = std::time::Duration::from_secs(engine.config.rfm_refresh_secs);
             let task = tokio::spawn(rfm::schedule(Arc::downgrade(&engine), every, shutdown_rx));
@@ -79,4 +88,35 @@ impl Engine {
             let _ = t.await;
         }
     }
+}
+
+/// Providers from the configuration, the link-signing key (generated once
+/// per installation and kept in the store) and the dispatcher.
+async fn messaging_start(store: &DynStore, config: &EngineConfig) -> anyhow::Result<messaging::Messaging> {
+    let providers = Arc::new(messaging::providers::Providers::from_config(&config.channels)?);
+    let key = store
+        .init_setting(
+            None,
+            messaging::links::SIGNING_KEY_SETTING,
+            &hex::encode(rand::random::<[u8; 32]>()),
+        )
+        .await?;
+    let key = hex::decode(key).map_err(|e| anyhow::anyhow!("stored link signing key is not hex: {e}"))?;
+    let base = config
+        .channels
+        .public_url
+        .clone()
+        .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
+    let sources = Arc::new(internal::InternalSources::default());
+    let dispatcher = messaging::dispatch::Dispatcher::new(
+        store.clone(),
+        providers,
+        config.channels.clone(),
+        sources.clone(),
+    );
+    Ok(messaging::Messaging {
+        dispatcher: Arc::new(dispatcher),
+        signer: messaging::links::Signer::new(key, &base),
+        sources,
+    })
 }

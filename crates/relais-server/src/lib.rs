@@ -5,6 +5,8 @@
 
 pub mod api;
 pub mod error;
+pub mod links_api;
+pub mod messages_api;
 pub mod openapi;
 pub mod ops;
 pub mod rfm_api;
@@ -111,11 +113,36 @@ pub fn router(engine: Arc<Engine>) -> Router {
             "/api/v1/computed-traits/{name}",
             axum::routing::put(segments_api::put_computed_trait).delete(segments_api::delete_computed_trait),
         )
-        .route("/api/v1/rfm/refresh", post(rfm_api::refresh));
+        .route("/api/v1/rfm/refresh", post(rfm_api::refresh))
+        .route(
+            "/api/v1/messages",
+            get(messages_api::list).post(messages_api::send),
+        )
+        .route("/api/v1/messages/{id}", get(messages_api::get))
+        .route("/api/v1/suppressions", get(messages_api::suppressions))
+        .route(
+            "/api/v1/suppressions/{channel}/{address}",
+            axum::routing::delete(messages_api::unsuppress),
+        )
+        .route("/api/v1/tasks", get(messages_api::tasks))
+        .route("/api/v1/tasks/{id}/{action}", post(messages_api::task_action));
+    // Signed links in messages: no key, the signature is the credential.
+    let links = Router::new()
+        .route("/t/o/{token}", get(links_api::open))
+        .route("/t/c/{token}", get(links_api::click))
+        .route(
+            "/u/{token}",
+            get(links_api::unsubscribe_page).post(links_api::unsubscribe),
+        )
+        .route(
+            "/p/{token}",
+            get(links_api::preferences_page).post(links_api::set_preferences),
+        );
 
     Router::new()
         .merge(tracking)
         .merge(api)
+        .merge(links)
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))

@@ -51,12 +51,19 @@ impl Modify for Security {
         crate::segments_api::list_computed_traits,
         crate::segments_api::delete_computed_trait,
         crate::rfm_api::refresh,
+        crate::messages_api::send,
+        crate::messages_api::list,
+        crate::messages_api::get,
+        crate::messages_api::suppressions,
+        crate::messages_api::unsuppress,
+        crate::messages_api::tasks,
+        crate::messages_api::task_action,
         crate::ops::track_doc,
         crate::ops::batch_doc,
         crate::ops::health,
         crate::ops::metrics,
     ),
-    components(schemas(ErrorBody, crate::api::NewSource)),
+    components(schemas(ErrorBody, crate::api::NewSource, crate::messages_api::TaskAction)),
     modifiers(&Security)
 )]
 pub struct ApiDoc;

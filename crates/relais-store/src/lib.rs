@@ -298,6 +298,9 @@ pub trait Store: Send + Sync + 'static {
     async fn list_suppressions(&self, ws: WorkspaceId, limit: usize) -> StoreResult<Vec<Suppression>>;
     async fn delete_suppression(&self, ws: WorkspaceId, channel: &str, address: &str) -> StoreResult<bool>;
 
+    /// Appends Relais' own events with their timeline rows (a message id
+    /// already in the log is skipped).
+    async fn append_emitted(&self, events: &[EmittedEvent]) -> StoreResult<()>;
     /// A named setting of a workspace (`None`: of the installation).
     async fn get_setting(&self, ws: Option<WorkspaceId>, name: &str) -> StoreResult<Option<String>>;
     /// Stores `value` unless the setting exists; returns the stored value

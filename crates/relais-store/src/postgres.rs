@@ -830,6 +830,11 @@ impl Store for PgStore {
     async fn delete_suppression(&self, ws: WorkspaceId, channel: &str, address: &str) -> StoreResult<bool> {
         messages::delete_suppression(self, ws, channel, address).await
     }
+    async fn append_emitted(&self, events: &[EmittedEvent]) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(map_pg)?;
+        messages::finish(self, tx, None, events).await
+    }
     async fn get_setting(&self, ws: Option<WorkspaceId>, name: &str) -> StoreResult<Option<String>> {
         let client = self.client().await?;
         let rows = query_cached(

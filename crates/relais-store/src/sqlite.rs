@@ -858,6 +858,14 @@ impl Store for SqliteStore {
     async fn delete_suppression(&self, ws: WorkspaceId, channel: &str, address: &str) -> StoreResult<bool> {
         messages::delete_suppression(self, ws, channel, address).await
     }
+    async fn append_emitted(&self, events: &[EmittedEvent]) -> StoreResult<()> {
+        self.write(|c| {
+            let tx = c.transaction()?;
+            commit::append_emitted(&tx, events)?;
+            tx.commit()
+        })
+        .await
+    }
     async fn get_setting(&self, ws: Option<WorkspaceId>, name: &str) -> StoreResult<Option<String>> {
         messages::get_setting(self, ws, name).await
     }

@@ -208,6 +208,8 @@ fn init_logs(format: Option<&str>) {
 
 #[tokio::main]
 async fn main() {
+    // One TLS crypto provider (ring) for every HTTP client in the process.
+    relais_channels::http::install_crypto();
     let cli = Cli::parse();
     if let Err(e) = run(cli).await {
         eprintln!("error: {e:#}");
@@ -324,11 +326,17 @@ async fn serve(
     }
     // Install the metrics recorder before anything records.
     relais_server::metrics_handle();
-    let engine = Engine::start(store.clone(), file.engine).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
+    let mut engine_config = file.engine;
+    // Links in messages point here unless a public URL is configured.
+    engine_config
+        .channels
+        .public_url
+        .get_or_insert_with(|| format!("http://{addr}"));
+    let engine = Engine::start(store.clone(), engine_config).await?;
     println!("relais listening on http://{addr} ({} store)", store.engine());
     tracing::info!(%addr, store = store.engine(), "relais started");
     relais_server::serve(listener, engine.clone(), shutdown_signal()).await?;

@@ -13,7 +13,7 @@ use relais_core::commerce::COMMERCE_EVENTS;
 use relais_core::condition::HistEvent;
 use relais_core::identity::{self, Identity, ANONYMOUS_ID, USER_ID};
 use relais_core::message::MessageType;
-use relais_core::profile::{EventFacts, ProfileState};
+use relais_core::profile::{ConsentStatus, EventFacts, ProfileState};
 use relais_core::profile::{SUBSCRIBED_EVENT, UNSUBSCRIBED_EVENT};
 use relais_core::SegmentId;
 use relais_core::{ProfileId, WorkspaceId};
@@ -497,6 +497,19 @@ impl State {
                 properties: value.get("properties").unwrap_or(&Value::Null),
             };
             seg::record_event(w, &mut e.state, &h, relais_core::time::now_ms());
+        }
+        // Consent changed by Relais itself (an unsubscribe link, a STOP reply):
+        // the same statement a tracked `Unsubscribed` event makes.
+        let status = match name {
+            SUBSCRIBED_EVENT => Some(ConsentStatus::Subscribed),
+            UNSUBSCRIBED_EVENT => Some(ConsentStatus::Unsubscribed),
+            _ => None,
+        };
+        let channel = value.pointer("/properties/channel").and_then(Value::as_str);
+        if let (Some(status), Some(channel)) = (status, channel) {
+            e.state
+                .set_consent(channel, status, super::INTERNAL_SOURCE, entry.event.timestamp);
+            e.touch.consent = true;
         }
         e.touch.events.insert(name.to_owned());
         e.cause_seq = Some(entry.seq);

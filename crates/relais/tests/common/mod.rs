@@ -38,6 +38,7 @@ pub fn pg_url() -> String {
 
 impl Server {
     pub fn start(backend: Backend) -> Server {
+        relais_channels::http::install_crypto();
         let tmp = tempfile::tempdir().expect("tempdir");
         let schema = format!(
             "relais_it_{}_{}_{}",
