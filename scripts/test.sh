@@ -28,6 +28,13 @@ else
   echo "!! Segment SDKs not installed: SDK tests are SKIPPED (reported as ignored)" >&2
 fi
 
+# A real SMTP server (aiosmtpd) and a DKIM verifier (dkimpy) for the e-mail tests.
+if py=$(bash scripts/py-setup.sh); then
+  export RELAIS_TEST_PYTHON="$py"
+else
+  echo "!! could not install the Python test servers: the SMTP tests will FAIL" >&2
+fi
+
 cargo test --workspace --locked --no-fail-fast
 
 # Benchmarks are not timed tests: check that they run and print figures.
