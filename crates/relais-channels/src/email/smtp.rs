@@ -24,6 +24,7 @@ use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
 /// `[email.smtp]` in the configuration file.
@@ -245,15 +246,22 @@ impl SmtpProvider {
     }
 
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
-        let implicit = match self.tls {
-            SmtpTls::Tls => self.tls_params.clone(),
-            _ => None,
-        };
         let addr = (self.host.as_str(), self.port);
-        let mut conn =
-            AsyncSmtpConnection::connect_tokio1(addr, Some(self.timeout), &self.hello, implicit, None)
+        let mut conn = if let SmtpTls::Tls = self.tls {
+            // Implicit TLS: lettre opens the socket (and so without TCP_NODELAY).
+            let tls = self.tls_params.clone();
+            AsyncSmtpConnection::connect_tokio1(addr, Some(self.timeout), &self.hello, tls, None).await
+        } else {
+            // Our own socket, to set TCP_NODELAY: the message and its final "." go
+            // in two writes, and Nagle's algorithm would hold the second until the
+            // server's delayed ACK (~40 ms per message).
+            let stream = TcpStream::connect(addr)
                 .await
-                .map_err(|e| classify(Stage::Connect, &e))?;
+                .map_err(|e| SendError::retryable(format!("smtp: connect failed: {e}")))?;
+            let _ = stream.set_nodelay(true);
+            AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello).await
+        }
+        .map_err(|e| classify(Stage::Connect, &e))?;
         if let (SmtpTls::Starttls, Some(params)) = (self.tls, &self.tls_params) {
             if !conn.can_starttls() {
                 conn.abort().await;

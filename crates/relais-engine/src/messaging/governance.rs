@@ -138,7 +138,7 @@ fn describe(cap: &FrequencyCap) -> String {
     let on = cap
         .channel
         .as_deref()
-        .map_or("all channels".to_owned(), |c| format!("{c}"));
+        .map_or("all channels".to_owned(), str::to_owned);
     match (cap.days, cap.hours) {
         (Some(1), _) => format!("at most {} per day on {on}", cap.max),
         (Some(d), _) => format!("at most {} per {d} calendar days on {on}", cap.max),
