@@ -64,6 +64,9 @@ struct Properties<'a> {
     channel: Option<&'a RawValue>,
     #[serde(borrow, default)]
     profile_id: Option<&'a RawValue>,
+    /// A push token Relais reports invalid (`Push Notification Bounced`).
+    #[serde(borrow, default)]
+    token: Option<&'a RawValue>,
 }
 
 /// Track events whose `properties.channel` the processor reads.
@@ -149,6 +152,9 @@ pub fn parse_with(payload: &str, keep_properties: &dyn Fn(&str) -> bool) -> serd
             put(&mut props, "channel", p.channel)?;
         }
         put(&mut props, "profile_id", p.profile_id)?;
+        if p.profile_id.is_some() {
+            put(&mut props, "token", p.token)?;
+        }
         if !props.is_empty() {
             obj.insert("properties".into(), Value::Object(props));
         }
@@ -160,6 +166,19 @@ pub fn parse_with(payload: &str, keep_properties: &dyn Fn(&str) -> bool) -> serd
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn relais_events_keep_the_profile_they_name_and_a_refused_token() {
+        let ev = json!({"type":"track","event":"Push Notification Bounced",
+            "properties":{"profile_id":"prof_3","token":"t-1","message_id":"msg_x","reason":"UNREGISTERED"}});
+        let slim = parse(&ev.to_string()).unwrap();
+        assert_eq!(slim["properties"], json!({"profile_id":"prof_3","token":"t-1"}));
+        let customer = json!({"type":"track","event":"Viewed","properties":{"token":"secret","n":1}});
+        assert!(
+            parse(&customer.to_string()).unwrap().get("properties").is_none(),
+            "only Relais' own events"
+        );
+    }
 
     #[test]
     fn keeps_what_the_processor_reads_and_nothing_else() {

@@ -345,3 +345,41 @@ mod tests {
         println!("{}", smtp_throughput(20_000, 64, 16).await.unwrap());
     }
 }
+#[cfg(test)]
+mod tmp_probe {
+    #[test]
+    #[ignore = "probe"]
+    fn probe_build_cost() {
+        use super::*;
+        let html = mjml_to_html(&render_liquid(NEWSLETTER_MJML, &newsletter_context(0)).unwrap()).unwrap();
+        let content = EmailContent {
+            from: Mailbox {
+                address: "news@shop.example".into(),
+                name: Some("Shop".into()),
+            },
+            reply_to: None,
+            subject: "Spring sale".into(),
+            text: html_to_text(&html),
+            html,
+            headers: vec![],
+        };
+        let t = Instant::now();
+        let mut bytes = 0;
+        for i in 0..3000 {
+            let msg = Outgoing {
+                id: format!("msg_b{i}"),
+                to: Address::Email(Mailbox {
+                    address: format!("r{i}@c.example"),
+                    name: None,
+                }),
+                content: Content::Email(content.clone()),
+            };
+            bytes += super::super::smtp_message::build(&msg, None).unwrap().bytes.len();
+        }
+        println!(
+            "build: {:.1} µs/msg ({} B)",
+            t.elapsed().as_secs_f64() * 1e6 / 3000.0,
+            bytes / 3000
+        );
+    }
+}

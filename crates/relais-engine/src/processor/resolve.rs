@@ -511,6 +511,12 @@ impl State {
                 .set_consent(channel, status, super::INTERNAL_SOURCE, entry.event.timestamp);
             e.touch.consent = true;
         }
+        // A push token the provider refused is dropped from the profile.
+        if name == "Push Notification Bounced" {
+            if let Some(token) = value.pointer("/properties/token").and_then(Value::as_str) {
+                e.state.push_tokens.retain(|t| t != token);
+            }
+        }
         e.touch.events.insert(name.to_owned());
         e.cause_seq = Some(entry.seq);
         e.dirty = true;
