@@ -5,10 +5,11 @@
 //! ```ignore
 //! pub async fn render_throughput(n: usize, secs: f64) -> RenderFigures
 //! pub async fn smtp_throughput(n_messages: usize, concurrency: usize, pool: u32) -> std::io::Result<SmtpFigures>
+//! pub async fn smtp_throughput_dkim(n_messages: usize, concurrency: usize, pool: u32) -> std::io::Result<SmtpFigures>
 //! ```
 
 use super::render::{html_to_text, mjml_to_html, render_liquid};
-use super::smtp::{SmtpConfig, SmtpProvider, SmtpTls};
+use super::smtp::{DkimAlgorithm, DkimConfig, SmtpConfig, SmtpProvider, SmtpTls};
 use crate::{Address, Content, EmailContent, Mailbox, Outgoing, Provider};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -161,11 +162,42 @@ pub async fn smtp_throughput(
     concurrency: usize,
     pool: u32,
 ) -> std::io::Result<SmtpFigures> {
+    smtp_run(n_messages, concurrency, pool, None).await
+}
+
+/// A throwaway RSA-2048 key (PKCS#1) for [`smtp_throughput_dkim`] only: it signs
+/// for nobody, its public half is published nowhere.
+const BENCH_DKIM_KEY: &str = include_str!("bench_dkim_rsa.pem");
+
+/// [`smtp_throughput`] with every message DKIM-signed (RSA-2048, SHA-256), as a
+/// production relay does: the signature's CPU cost is then the limit.
+pub async fn smtp_throughput_dkim(
+    n_messages: usize,
+    concurrency: usize,
+    pool: u32,
+) -> std::io::Result<SmtpFigures> {
+    let dkim = DkimConfig {
+        domain: "shop.example".into(),
+        selector: "bench".into(),
+        private_key_pem: Some(BENCH_DKIM_KEY.into()),
+        private_key_file: None,
+        algorithm: DkimAlgorithm::Rsa,
+    };
+    smtp_run(n_messages, concurrency, pool, Some(dkim)).await
+}
+
+async fn smtp_run(
+    n_messages: usize,
+    concurrency: usize,
+    pool: u32,
+    dkim: Option<DkimConfig>,
+) -> std::io::Result<SmtpFigures> {
     let sink = Sink::start().await?;
     let mut cfg = SmtpConfig::new("127.0.0.1", sink.port);
     cfg.tls = SmtpTls::None;
     cfg.pool_max_size = pool.max(1);
     cfg.hello_name = Some("bench.relais.local".into());
+    cfg.dkim = dkim;
     let provider = Arc::new(SmtpProvider::new(cfg).map_err(std::io::Error::other)?);
     let html = mjml_to_html(&render_liquid(NEWSLETTER_MJML, &newsletter_context(0)).expect("renders"))
         .expect("valid MJML");
@@ -335,6 +367,8 @@ mod tests {
         let s = smtp_throughput(40, 8, 4).await.unwrap();
         assert_eq!((s.delivered, s.failed, s.received), (40, 0, 40), "{s}");
         assert!(s.connections <= 4, "{s}");
+        let s = smtp_throughput_dkim(5, 2, 2).await.unwrap();
+        assert_eq!((s.delivered, s.received), (5, 5), "{s}");
     }
 
     /// `cargo test -p relais-channels --release -- --ignored bench --nocapture`
@@ -343,43 +377,6 @@ mod tests {
     async fn bench_email() {
         println!("{}", render_throughput(usize::MAX, 5.0).await);
         println!("{}", smtp_throughput(20_000, 64, 16).await.unwrap());
-    }
-}
-#[cfg(test)]
-mod tmp_probe {
-    #[test]
-    #[ignore = "probe"]
-    fn probe_build_cost() {
-        use super::*;
-        let html = mjml_to_html(&render_liquid(NEWSLETTER_MJML, &newsletter_context(0)).unwrap()).unwrap();
-        let content = EmailContent {
-            from: Mailbox {
-                address: "news@shop.example".into(),
-                name: Some("Shop".into()),
-            },
-            reply_to: None,
-            subject: "Spring sale".into(),
-            text: html_to_text(&html),
-            html,
-            headers: vec![],
-        };
-        let t = Instant::now();
-        let mut bytes = 0;
-        for i in 0..3000 {
-            let msg = Outgoing {
-                id: format!("msg_b{i}"),
-                to: Address::Email(Mailbox {
-                    address: format!("r{i}@c.example"),
-                    name: None,
-                }),
-                content: Content::Email(content.clone()),
-            };
-            bytes += super::super::smtp_message::build(&msg, None).unwrap().bytes.len();
-        }
-        println!(
-            "build: {:.1} µs/msg ({} B)",
-            t.elapsed().as_secs_f64() * 1e6 / 3000.0,
-            bytes / 3000
-        );
+        println!("with DKIM {}", smtp_throughput_dkim(2_000, 64, 16).await.unwrap());
     }
 }

@@ -7,157 +7,21 @@
 //! say which command was refused, while a 550 to `RCPT TO` (the address is bad)
 //! and a 550 after `DATA` (the content is refused) call for different actions.
 
-use super::dkim_key;
+pub use super::smtp_config::{ConfigError, DkimAlgorithm, DkimConfig, SmtpConfig, SmtpTls};
+
+use super::smtp_config::dkim_signer;
 use super::smtp_errors::{classify, queue_id, Stage};
-use super::smtp_message::{self, Built, SIGNED_HEADERS};
+use super::smtp_message::{self, Built};
 use crate::{Accepted, Channel, Outgoing, Provider, SendError};
-use lettre::message::dkim::{
-    DkimCanonicalization, DkimCanonicalizationType, DkimConfig as LettreDkim, DkimSigningAlgorithm,
-    DkimSigningKey,
-};
-use lettre::message::header::HeaderName;
+use lettre::message::dkim::DkimConfig as LettreDkim;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
-use serde::Deserialize;
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
-
-/// `[email.smtp]` in the configuration file.
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpConfig {
-    pub host: String,
-    #[serde(default = "default_port")]
-    pub port: u16,
-    #[serde(default)]
-    pub tls: SmtpTls,
-    #[serde(default)]
-    pub username: Option<String>,
-    #[serde(default)]
-    pub password: Option<String>,
-    /// Most connections open at once (and so most messages in flight).
-    #[serde(default = "default_pool_max_size")]
-    pub pool_max_size: u32,
-    /// Time allowed for one message: connecting (when needed) and the whole transaction.
-    #[serde(default = "default_timeout_secs")]
-    pub timeout_secs: u64,
-    /// The name sent in EHLO; the machine's host name when absent.
-    #[serde(default)]
-    pub hello_name: Option<String>,
-    /// Extra trusted root certificate(s), PEM: for a relay with a private CA.
-    #[serde(default)]
-    pub ca_file: Option<PathBuf>,
-    #[serde(default)]
-    pub dkim: Option<DkimConfig>,
-}
-
-fn default_port() -> u16 {
-    587
-}
-fn default_pool_max_size() -> u32 {
-    10
-}
-fn default_timeout_secs() -> u64 {
-    30
-}
-
-impl SmtpConfig {
-    /// A configuration with every default (STARTTLS on 587 unless `port` says otherwise).
-    pub fn new(host: impl Into<String>, port: u16) -> SmtpConfig {
-        SmtpConfig {
-            host: host.into(),
-            port,
-            tls: SmtpTls::default(),
-            username: None,
-            password: None,
-            pool_max_size: default_pool_max_size(),
-            timeout_secs: default_timeout_secs(),
-            hello_name: None,
-            ca_file: None,
-            dkim: None,
-        }
-    }
-}
-
-impl std::fmt::Debug for SmtpConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpConfig")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("tls", &self.tls)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("pool_max_size", &self.pool_max_size)
-            .field("timeout_secs", &self.timeout_secs)
-            .field("hello_name", &self.hello_name)
-            .field("ca_file", &self.ca_file)
-            .field("dkim", &self.dkim)
-            .finish()
-    }
-}
-
-/// How the connection is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpTls {
-    /// Plain text, credentials included: for a relay on the same host only.
-    None,
-    /// Plain connection upgraded with STARTTLS, which the server must offer (port 587).
-    #[default]
-    Starttls,
-    /// TLS from the first byte (port 465).
-    Tls,
-}
-
-/// `[email.smtp.dkim]`: signing with the key whose public half is published at
-/// `{selector}._domainkey.{domain}`.
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DkimConfig {
-    pub domain: String,
-    pub selector: String,
-    /// The key itself (PEM; PKCS#1 or PKCS#8)…
-    #[serde(default)]
-    pub private_key_pem: Option<String>,
-    /// …or the file holding it.
-    #[serde(default)]
-    pub private_key_file: Option<PathBuf>,
-    #[serde(default)]
-    pub algorithm: DkimAlgorithm,
-}
-
-impl std::fmt::Debug for DkimConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DkimConfig")
-            .field("domain", &self.domain)
-            .field("selector", &self.selector)
-            .field(
-                "private_key_pem",
-                &self.private_key_pem.as_ref().map(|_| "<redacted>"),
-            )
-            .field("private_key_file", &self.private_key_file)
-            .field("algorithm", &self.algorithm)
-            .finish()
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DkimAlgorithm {
-    #[default]
-    Rsa,
-    Ed25519,
-}
-
-/// A configuration that cannot work; the message says which key and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("smtp configuration: {0}")]
-pub struct ConfigError(pub String);
 
 /// How long an idle connection is kept (servers drop them after 60 to 300 s).
 const IDLE_MAX: Duration = Duration::from_secs(50);
@@ -172,7 +36,9 @@ pub struct SmtpProvider {
     credentials: Option<Credentials>,
     hello: ClientId,
     timeout: Duration,
-    dkim: Option<LettreDkim>,
+    dkim: Option<Arc<LettreDkim>>,
+    /// Bounds concurrent DKIM signing to the number of cores.
+    signers: Semaphore,
     /// One permit per connection that may exist.
     permits: Semaphore,
     idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
@@ -218,7 +84,8 @@ impl SmtpProvider {
                 Some(b.build_rustls().map_err(|e| err(format!("TLS setup: {e}")))?)
             }
         };
-        let dkim = cfg.dkim.as_ref().map(dkim_signer).transpose()?;
+        let dkim = cfg.dkim.as_ref().map(dkim_signer).transpose()?.map(Arc::new);
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hello = match cfg.hello_name {
             Some(name) if !name.trim().is_empty() => ClientId::Domain(name),
             _ => ClientId::default(),
@@ -232,6 +99,7 @@ impl SmtpProvider {
             hello,
             timeout: Duration::from_secs(cfg.timeout_secs),
             dkim,
+            signers: Semaphore::new(cores),
             permits: Semaphore::new(cfg.pool_max_size as usize),
             idle: Mutex::new(Vec::new()),
         })
@@ -365,49 +233,24 @@ async fn transaction(
         .await
         .map_err(|e| (Stage::RcptTo, e))?;
     conn.command(Data).await.map_err(|e| (Stage::Data, e))?;
-    let reply = conn.message(&built.bytes).await.map_err(|e| (Stage::Data, e))?;
+    let reply = match &built.data {
+        // `command` writes what it is given in one write and reads the reply: the
+        // prepared payload goes out whole, rather than through lettre's byte-wise
+        // dot-stuffing and a second write for the final ".".
+        Some(data) => conn.command(RawData(data)).await,
+        None => conn.message(&built.bytes).await,
+    }
+    .map_err(|e| (Stage::Data, e))?;
     Ok(reply.message().collect::<Vec<_>>().join(" "))
 }
 
-fn dkim_signer(d: &DkimConfig) -> Result<LettreDkim, ConfigError> {
-    let err = |m: String| ConfigError(format!("dkim: {m}"));
-    let pem = match (&d.private_key_pem, &d.private_key_file) {
-        (Some(pem), None) => pem.clone(),
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .map_err(|e| err(format!("private_key_file {}: {e}", path.display())))?,
-        _ => {
-            return Err(err(
-                "give exactly one of private_key_pem and private_key_file".into()
-            ))
-        }
-    };
-    let key = match d.algorithm {
-        DkimAlgorithm::Rsa => {
-            let pkcs1 = dkim_key::rsa_pkcs1_pem(&pem).map_err(err)?;
-            DkimSigningKey::new(&pkcs1, DkimSigningAlgorithm::Rsa)
-        }
-        DkimAlgorithm::Ed25519 => {
-            let seed = dkim_key::ed25519_seed_b64(&pem).map_err(err)?;
-            DkimSigningKey::new(&seed, DkimSigningAlgorithm::Ed25519)
-        }
+/// A prepared DATA payload, written as is.
+struct RawData<'a>(&'a str);
+
+impl std::fmt::Display for RawData<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
     }
-    .map_err(|e| err(format!("private key does not load: {e}")))?;
-    let headers = SIGNED_HEADERS
-        .iter()
-        .map(|h| HeaderName::new_from_ascii_str(h))
-        .collect();
-    // relaxed/relaxed survives the re-folding and re-spacing relays do.
-    let canonicalization = DkimCanonicalization {
-        header: DkimCanonicalizationType::Relaxed,
-        body: DkimCanonicalizationType::Relaxed,
-    };
-    Ok(LettreDkim::new(
-        d.selector.clone(),
-        d.domain.clone(),
-        key,
-        headers,
-        canonicalization,
-    ))
 }
 
 #[async_trait::async_trait]
@@ -421,7 +264,22 @@ impl Provider for SmtpProvider {
     }
 
     async fn send(&self, msg: &Outgoing) -> Result<Accepted, SendError> {
-        let built = smtp_message::build(msg, self.dkim.as_ref())?;
+        let built = match &self.dkim {
+            None => smtp_message::build(msg, None)?,
+            Some(dkim) => {
+                // An RSA signature costs milliseconds of CPU: off the async workers,
+                // and no more at once than there are cores.
+                let _signing = self
+                    .signers
+                    .acquire()
+                    .await
+                    .expect("the semaphore is never closed");
+                let (msg, dkim) = (msg.clone(), Arc::clone(dkim));
+                tokio::task::spawn_blocking(move || smtp_message::build(&msg, Some(&dkim)))
+                    .await
+                    .map_err(|e| SendError::retryable(format!("smtp: signing failed: {e}")))??
+            }
+        };
         let _permit = self
             .permits
             .acquire()
@@ -441,28 +299,6 @@ impl Provider for SmtpProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn config_defaults_and_redaction() {
-        let cfg: SmtpConfig = serde_json::from_value(serde_json::json!({
-            "host": "smtp.example", "username": "u", "password": "hunter2",
-            "dkim": {"domain": "shop.example", "selector": "s1", "private_key_pem": "SECRETKEY"}
-        }))
-        .unwrap();
-        assert_eq!(
-            (cfg.port, cfg.tls, cfg.pool_max_size, cfg.timeout_secs),
-            (587, SmtpTls::Starttls, 10, 30)
-        );
-        assert_eq!(cfg.dkim.as_ref().unwrap().algorithm, DkimAlgorithm::Rsa);
-        let shown = format!("{cfg:?}");
-        assert!(
-            !shown.contains("hunter2") && !shown.contains("SECRETKEY"),
-            "{shown}"
-        );
-        assert!(shown.contains("smtp.example"));
-        let e = serde_json::from_value::<SmtpConfig>(serde_json::json!({"host": "h", "tls": "ssl"}));
-        assert!(e.is_err());
-    }
 
     #[test]
     fn bad_configurations_are_refused() {

@@ -1,10 +1,11 @@
 //! Building the RFC 5322 message an [`Outgoing`] e-mail becomes: headers,
 //! multipart/alternative body, DKIM signature.
 
+use super::qp::encode_body;
 use super::render::html_to_text;
 use crate::{Address, Content, Outgoing, SendError};
 use lettre::message::dkim::DkimConfig as LettreDkim;
-use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox as LettreMailbox, MultiPart, SinglePart};
 use lettre::Message;
 
@@ -55,6 +56,8 @@ const RESERVED: [&str; 15] = [
 #[derive(Debug)]
 pub(crate) struct Built {
     pub bytes: Vec<u8>,
+    /// `bytes` ready for DATA (dot-stuffed, terminated), sent in one write.
+    pub data: Option<String>,
     pub from: lettre::Address,
     pub to: lettre::Address,
     /// `<{msg.id}@{from domain}>`.
@@ -110,21 +113,50 @@ pub(crate) fn build(msg: &Outgoing, dkim: Option<&LettreDkim>) -> Result<Built, 
         c.text.clone()
     };
     let built = if c.html.is_empty() {
-        builder.singlepart(SinglePart::plain(text))
+        builder.singlepart(part(ContentType::TEXT_PLAIN, &text))
     } else {
-        builder.multipart(MultiPart::alternative_plain_html(text, c.html.clone()))
+        builder.multipart(
+            MultiPart::alternative()
+                .singlepart(part(ContentType::TEXT_PLAIN, &text))
+                .singlepart(part(ContentType::TEXT_HTML, &c.html)),
+        )
     };
     let mut message =
         built.map_err(|e| SendError::permanent(format!("smtp: message does not build: {e}")))?;
     if let Some(dkim) = dkim {
         message.sign(dkim);
     }
+    let bytes = message.formatted();
     Ok(Built {
-        bytes: message.formatted(),
+        data: dot_stuffed(&bytes),
+        bytes,
         from: from_addr,
         to: to_addr,
         message_id,
     })
+}
+
+fn part(content_type: ContentType, text: &str) -> SinglePart {
+    SinglePart::builder().header(content_type).body(encode_body(text))
+}
+
+/// The DATA payload: lines starting with "." get another (RFC 5321 §4.5.2), and
+/// the terminating "." line follows. `None` if the message is not UTF-8 (it is
+/// ASCII: headers are encoded, bodies 7bit or quoted-printable).
+fn dot_stuffed(msg: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(msg).ok()?;
+    let mut out = String::with_capacity(msg.len() + 64);
+    for line in text.split_inclusive('\n') {
+        if line.starts_with('.') {
+            out.push('.');
+        }
+        out.push_str(line);
+    }
+    if !out.ends_with("\r\n") {
+        out.push_str("\r\n");
+    }
+    out.push_str(".\r\n");
+    Some(out)
 }
 
 fn header_name(name: &str) -> Result<HeaderName, SendError> {
@@ -199,6 +231,16 @@ mod tests {
             assert!(raw.contains(want), "missing {want:?} in\n{raw}");
         }
         assert!(raw.find("text/plain").unwrap() < raw.find("text/html").unwrap());
+    }
+
+    #[test]
+    fn data_is_dot_stuffed_and_terminated() {
+        assert_eq!(
+            dot_stuffed(b".a\r\nb\r\n.c\r\n..d").unwrap(),
+            "..a\r\nb\r\n..c\r\n...d\r\n.\r\n"
+        );
+        assert_eq!(dot_stuffed(b"x\r\n").unwrap(), "x\r\n.\r\n");
+        assert_eq!(dot_stuffed(b"\xff"), None);
     }
 
     #[test]
