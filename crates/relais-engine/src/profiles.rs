@@ -161,7 +161,7 @@ pub async fn resolve_ref(engine: &Engine, ws: WorkspaceId, reference: &str) -> R
         .ok_or_else(|| Error::not_found(format!("no profile with {identity}")))
 }
 
-async fn load(
+pub(crate) async fn load(
     engine: &Engine,
     ws: WorkspaceId,
     id: ProfileId,

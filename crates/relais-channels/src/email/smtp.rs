@@ -120,9 +120,9 @@ impl SmtpProvider {
             let tls = self.tls_params.clone();
             AsyncSmtpConnection::connect_tokio1(addr, Some(self.timeout), &self.hello, tls, None).await
         } else {
-            // Our own socket, to set TCP_NODELAY: the message and its final "." go
-            // in two writes, and Nagle's algorithm would hold the second until the
-            // server's delayed ACK (~40 ms per message).
+            // Our own socket, to set TCP_NODELAY: otherwise Nagle's algorithm holds
+            // the last, partial segment of a message until the server's delayed ACK
+            // (~40 ms a message: 358/s instead of thousands in the benchmark).
             let stream = TcpStream::connect(addr)
                 .await
                 .map_err(|e| SendError::retryable(format!("smtp: connect failed: {e}")))?;

@@ -129,13 +129,7 @@ pub(crate) async fn profile_state(
     ws: WorkspaceId,
     id: ProfileId,
 ) -> Result<(ProfileId, ProfileState), Error> {
-    let stored = engine
-        .store
-        .get_profile(ws, id)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("no profile {id}")))?;
-    let state = serde_json::from_str(&stored.state)
-        .map_err(|e| Error::internal(format!("profile {} has an unreadable state: {e}", stored.id)))?;
+    let (stored, state) = crate::profiles::load(engine, ws, id).await?;
     Ok((stored.id, state))
 }
 
