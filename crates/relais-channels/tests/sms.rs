@@ -369,7 +369,7 @@ async fn inbound_webhook_round_trip() {
         "https://relais.example/hooks/twilio/inbound?tenant=1",
         &form,
     );
-    let client = reqwest::Client::new();
+    let client = relais_channels::http::client(std::time::Duration::from_secs(10));
     let post = |sig: String| {
         client
             .post(format!("http://{addr}/hooks/twilio/inbound?tenant=1"))

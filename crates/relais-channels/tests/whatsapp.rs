@@ -278,7 +278,7 @@ async fn webhook_round_trip() {
         }}]}]
     }))
     .unwrap();
-    let client = reqwest::Client::new();
+    let client = relais_channels::http::client(std::time::Duration::from_secs(10));
     let post = |sig: String| {
         client
             .post(format!("http://{addr}/hooks/whatsapp"))
