@@ -4,7 +4,7 @@
 
 use crate::processor::{INTERNAL_CHANNEL, INTERNAL_SOURCE};
 use relais_core::{ProfileId, SourceId, WorkspaceId};
-use relais_store::{DynStore, EmittedEvent, NewEvent, StoreError};
+use relais_store::{DynStore, EmittedEvent, NewEvent, Source, StoreError};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -20,35 +20,40 @@ impl InternalSources {
         if let Some(id) = self.known.lock().unwrap_or_else(|p| p.into_inner()).get(&ws) {
             return Ok(*id);
         }
-        let find = || async {
-            Ok::<_, StoreError>(
-                store
-                    .list_sources(ws)
-                    .await?
-                    .into_iter()
-                    .find(|s| s.name == INTERNAL_SOURCE && s.channel == INTERNAL_CHANNEL)
-                    .map(|s| s.id),
-            )
-        };
-        let id = match find().await? {
-            Some(id) => id,
-            None => match store
-                .create_source(ws, INTERNAL_SOURCE, INTERNAL_CHANNEL, relais_core::time::now_ms())
-                .await
-            {
-                Ok(s) => s.id,
-                // Created meanwhile by the processor.
-                Err(StoreError::Conflict(_)) => find()
-                    .await?
-                    .ok_or_else(|| StoreError::Other("internal source vanished".into()))?,
-                Err(e) => return Err(e),
-            },
-        };
+        let id = find_or_create(store, ws).await?.id;
         self.known
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(ws, id);
         Ok(id)
+    }
+}
+
+/// The workspace's internal source, created on first use (by whichever of
+/// the processor and the dispatcher comes first).
+pub async fn find_or_create(store: &DynStore, ws: WorkspaceId) -> Result<Source, StoreError> {
+    let find = || async {
+        Ok::<_, StoreError>(
+            store
+                .list_sources(ws)
+                .await?
+                .into_iter()
+                .find(|s| s.name == INTERNAL_SOURCE && s.channel == INTERNAL_CHANNEL),
+        )
+    };
+    if let Some(s) = find().await? {
+        return Ok(s);
+    }
+    match store
+        .create_source(ws, INTERNAL_SOURCE, INTERNAL_CHANNEL, relais_core::time::now_ms())
+        .await
+    {
+        Ok(s) => Ok(s),
+        // Created meanwhile by the other one.
+        Err(StoreError::Conflict(_)) => find()
+            .await?
+            .ok_or_else(|| StoreError::Other("internal source vanished".into())),
+        Err(e) => Err(e),
     }
 }
 

@@ -76,9 +76,9 @@ pub async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String
             StatusCode::OK,
             "You are unsubscribed",
             &format!(
-                "<p>You will not receive these {} messages any more.</p><p><a href=\"../p/{}\">Manage all your preferences</a></p>",
+                "<p>You will not receive these {} messages any more.</p><p><a href=\"{}\">Manage all your preferences</a></p>",
                 escape(&u.channel),
-                escape(u.preferences_url.rsplit('/').next().unwrap_or_default())
+                escape(&u.preferences_url)
             ),
         ),
         Err(e) => page(StatusCode::NOT_FOUND, "Link not found", &escape(&e.message)),

@@ -243,14 +243,13 @@ pub fn address(
     }
 }
 
-/// `+` and 8–15 digits, separators removed.
+/// A phone trait in E.164 once spaces, dots, dashes and brackets are removed.
 pub fn e164(raw: &str) -> Option<String> {
     let cleaned: String = raw
         .chars()
         .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
         .collect();
-    let digits = cleaned.strip_prefix('+')?;
-    (digits.len() >= 8 && digits.len() <= 15 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(cleaned)
+    relais_channels::sms::is_e164(&cleaned).then_some(cleaned)
 }
 
 /// Renders the content for the channel.
@@ -389,13 +388,8 @@ fn email(
     // Links: UTM parameters so the visit that follows is attributed to this
     // message, then through the click redirect. Our own links stay direct.
     let campaign = s.campaign.unwrap_or_default();
-    let own = signer.url(&Link::Open {
-        ws: s.ws,
-        message: String::new(),
-    });
-    let own_base = own.split("/t/o/").next().unwrap_or_default().to_owned();
     let html = rewrite_links(&html, |url| {
-        if url.starts_with(&own_base) || !(url.starts_with("http://") || url.starts_with("https://")) {
+        if url.starts_with(signer.base()) || !(url.starts_with("http://") || url.starts_with("https://")) {
             return None;
         }
         let target = add_utm(url, "relais", "email", campaign);

@@ -14,6 +14,7 @@ use relais_core::{Error, ErrorCode, ProfileId, WorkspaceId};
 use relais_store::{Engagement, EngagementUpdate, MessageRecord, Suppression};
 use serde::Serialize;
 use serde_json::{json, Value};
+use sha2::Digest;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -100,8 +101,6 @@ pub async fn click(engine: &Engine, token: &str) -> Result<String, Error> {
     .await?;
     Ok(url)
 }
-
-use sha2::Digest;
 
 /// What an unsubscribe did.
 #[derive(Debug, Clone, Serialize)]

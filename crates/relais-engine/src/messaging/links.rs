@@ -106,6 +106,11 @@ impl Signer {
         Link::decode(std::str::from_utf8(&data).ok()?)
     }
 
+    /// The public base URL links start with.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// The full URL for a link.
     pub fn url(&self, link: &Link) -> String {
         let path = match link {

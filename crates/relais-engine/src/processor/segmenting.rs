@@ -10,11 +10,9 @@ use super::Worker;
 use crate::segments::evaluate::{evaluate_profile, Transition};
 use crate::segments::registry::{Registry, SEGMENT_ENTERED, SEGMENT_EXITED};
 use metrics::{counter, histogram};
-use relais_core::time::{format_ms, now_ms};
+use relais_core::time::now_ms;
 use relais_core::{ProfileId, SourceId, WorkspaceId};
-use relais_store::{
-    EmittedEvent, MembershipChange, NewEvent, ProcessedBatch, SegmentProgress, StoreError, TimerWrite,
-};
+use relais_store::{EmittedEvent, MembershipChange, ProcessedBatch, SegmentProgress, StoreError, TimerWrite};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -143,33 +141,22 @@ fn emitted_event(
         None => format!("{}{now}", cause.as_str()),
     };
     let message_id = format!("relais-{}-{}-{verb}-{why}", t.segment, profile);
-    let payload = json!({
-        "type": "track",
-        "event": name,
-        "messageId": message_id,
-        "timestamp": format_ms(now),
-        "properties": {
-            "segment_id": t.segment.to_string(),
-            "segment": t.name,
-            "profile_id": profile.to_string(),
-            "cause": cause.as_str(),
-            "cause_seq": cause_seq,
-        },
+    let properties = json!({
+        "segment_id": t.segment.to_string(),
+        "segment": t.name,
+        "cause": cause.as_str(),
+        "cause_seq": cause_seq,
     });
-    EmittedEvent {
-        profile_id: profile,
-        name: name.to_owned(),
-        event: NewEvent {
-            workspace_id: ws,
-            source_id: source,
-            channel: INTERNAL_CHANNEL.to_owned(),
-            message_id,
-            kind: "track".to_owned(),
-            received_at: now,
-            timestamp: now,
-            payload: payload.to_string(),
-        },
-    }
+    crate::internal::event(
+        ws,
+        source,
+        profile,
+        name,
+        INTERNAL_CHANNEL,
+        message_id,
+        properties,
+        now,
+    )
 }
 
 impl Worker {
@@ -201,20 +188,7 @@ impl Worker {
             .filter(|ws| !self.internal.contains_key(ws))
             .collect();
         for ws in wanted {
-            let existing = self
-                .store
-                .list_sources(ws)
-                .await?
-                .into_iter()
-                .find(|s| s.name == INTERNAL_SOURCE && s.channel == INTERNAL_CHANNEL);
-            let source = match existing {
-                Some(s) => s,
-                None => {
-                    self.store
-                        .create_source(ws, INTERNAL_SOURCE, INTERNAL_CHANNEL, now_ms())
-                        .await?
-                }
-            };
+            let source = crate::internal::find_or_create(&self.store, ws).await?;
             self.sources.insert(source.id, source.clone());
             self.internal.insert(ws, source.id);
         }
