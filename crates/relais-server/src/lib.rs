@@ -4,7 +4,10 @@
 //! `relais_engine`, which knows nothing of HTTP.
 
 pub mod api;
+pub mod callbacks_api;
 pub mod error;
+pub mod exports_api;
+pub mod inbox_api;
 pub mod links_api;
 pub mod messages_api;
 pub mod openapi;
@@ -143,6 +146,9 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .merge(tracking)
         .merge(api)
         .merge(links)
+        .merge(inbox_api::routes())
+        .merge(exports_api::routes())
+        .merge(callbacks_api::routes())
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))

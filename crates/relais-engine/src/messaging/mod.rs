@@ -8,12 +8,15 @@
 //! * [`feedback`] — sent/delivered/opened/… as events on the timeline.
 //! * [`links`] — signed open/click/unsubscribe/preference links.
 
+pub mod callbacks;
 pub mod compose;
 pub mod config;
 pub mod dispatch;
 pub mod engagement;
+pub mod exports;
 pub mod feedback;
 pub mod governance;
+pub mod inbox;
 pub mod links;
 pub mod providers;
 
