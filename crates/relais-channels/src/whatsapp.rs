@@ -41,6 +41,10 @@ pub struct WhatsappConfig {
     /// The Meta app secret, to check `X-Hub-Signature-256` on webhooks.
     #[serde(default)]
     pub app_secret: Option<String>,
+    /// The token typed in Meta's webhook settings: Meta's `GET` check
+    /// (`hub.verify_token`) must present it before the webhook is used.
+    #[serde(default)]
+    pub verify_token: Option<String>,
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
 }
@@ -63,6 +67,7 @@ impl WhatsappConfig {
             phone_number_id: phone_number_id.into(),
             access_token: access_token.into(),
             app_secret: None,
+            verify_token: None,
             timeout_secs: default_timeout_secs(),
         }
     }

@@ -112,7 +112,7 @@ pub struct Unsubscribed {
 
 /// Writes a consent statement by Relais itself (`Subscribed`/`Unsubscribed`
 /// with `properties.channel`), folded into the profile by the processor.
-async fn consent_event(
+pub(crate) async fn consent_event(
     engine: &Engine,
     ws: WorkspaceId,
     profile: ProfileId,

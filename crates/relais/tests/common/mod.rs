@@ -26,6 +26,8 @@ pub struct Server {
     pub dir: PathBuf,
     pub backend: Backend,
     schema: String,
+    /// `relais.toml` passed as RELAIS_CONFIG, when the test configured one.
+    config: Option<PathBuf>,
     _tmp: tempfile::TempDir,
     pub http: reqwest::Client,
 }
@@ -38,6 +40,11 @@ pub fn pg_url() -> String {
 
 impl Server {
     pub fn start(backend: Backend) -> Server {
+        Server::start_with_config(backend, None)
+    }
+
+    /// With a `relais.toml` (providers pointing at the test's servers…).
+    pub fn start_with_config(backend: Backend, toml: Option<&str>) -> Server {
         relais_channels::http::install_crypto();
         let tmp = tempfile::tempdir().expect("tempdir");
         let schema = format!(
@@ -49,12 +56,18 @@ impl Server {
                 .unwrap()
                 .subsec_nanos()
         );
+        let config = toml.map(|t| {
+            let p = tmp.path().join("relais.toml");
+            std::fs::write(&p, t).expect("write relais.toml");
+            p
+        });
         let mut s = Server {
             child: None,
             base: String::new(),
             dir: tmp.path().to_owned(),
             backend,
             schema,
+            config,
             _tmp: tmp,
             http: reqwest::Client::new(),
         };
@@ -77,6 +90,9 @@ impl Server {
         c.env_remove("RELAIS_DATABASE_URL")
             .env("RELAIS_DATA_DIR", &self.dir)
             .env("RELAIS_LOG", "warn");
+        if let Some(p) = &self.config {
+            c.env("RELAIS_CONFIG", p);
+        }
         if let Backend::Postgres = self.backend {
             c.env("RELAIS_DATABASE_URL", pg_url())
                 .env("RELAIS_DATABASE_SCHEMA", &self.schema);
@@ -245,6 +261,31 @@ pub async fn wait_for<F: std::future::Future<Output = bool>>(mut f: impl FnMut()
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("timed out waiting for {what}");
+}
+
+/// One test per backend for tests that start their own server (with a
+/// configuration): `both_backends_with_config!(name)`, `name(Backend)`.
+#[macro_export]
+macro_rules! both_backends_with_config {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::common::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[cfg_attr(not(relais_pg), ignore = "RELAIS_TEST_DATABASE_URL not set: PostgreSQL tests skipped")]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::common::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
 }
 
 /// One test per backend: `both_backends!(name, body_fn)`.
