@@ -10,6 +10,7 @@
 //! * peak RSS of the process (server *and* load generator).
 
 mod backfill;
+mod email;
 mod segments;
 
 use base64::Engine as _;
@@ -27,6 +28,8 @@ pub enum BenchCmd {
     Segments(segments::SegmentsBench),
     /// A new segment over existing profiles, against DuckDB on the same data.
     Backfill(backfill::BackfillBench),
+    /// E-mail rendering, SMTP delivery (with and without DKIM), outbox overhead.
+    Email(email::EmailBench),
 }
 
 #[derive(Args)]
@@ -53,6 +56,7 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Ingest(b) => ingest(b).await,
         BenchCmd::Segments(b) => segments::run(b).await,
         BenchCmd::Backfill(b) => backfill::run(b).await,
+        BenchCmd::Email(b) => email::run(b).await,
     }
 }
 
