@@ -93,7 +93,13 @@ impl Engine {
 /// Providers from the configuration, the link-signing key (generated once
 /// per installation and kept in the store) and the dispatcher.
 async fn messaging_start(store: &DynStore, config: &EngineConfig) -> anyhow::Result<messaging::Messaging> {
-    let providers = Arc::new(messaging::providers::Providers::from_config(&config.channels)?);
+    let mut channels = config.channels.clone();
+    // Twilio reports delivery to the URL given with each message: ours, unless configured.
+    if let (Some(t), Some(base)) = (channels.twilio.as_mut(), config.channels.public_url.as_deref()) {
+        t.status_callback_url
+            .get_or_insert_with(|| format!("{}/callbacks/twilio/status", base.trim_end_matches('/')));
+    }
+    let providers = Arc::new(messaging::providers::Providers::from_config(&channels)?);
     let key = store
         .init_setting(
             None,

@@ -31,6 +31,10 @@ use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub metrics: PrometheusHandle,
+    /// Turns true when the server starts shutting down: long-lived responses
+    /// (the inbox's event streams) end then, or the graceful shutdown would
+    /// wait for them.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// The process-wide Prometheus recorder (installed once).
@@ -58,9 +62,14 @@ const TRACKING: &[(&str, &str, Option<MessageType>)] = &[
 ];
 
 pub fn router(engine: Arc<Engine>) -> Router {
+    router_closing(engine, Arc::new(tokio::sync::watch::Sender::new(false)))
+}
+
+fn router_closing(engine: Arc<Engine>, closing: Arc<tokio::sync::watch::Sender<bool>>) -> Router {
     let state = AppState {
         engine,
         metrics: metrics_handle(),
+        closing,
     };
     let mut tracking = Router::new();
     for (long, short, kind) in TRACKING {
@@ -164,6 +173,11 @@ pub async fn serve(
     engine: Arc<Engine>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(engine);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let closing = Arc::new(tokio::sync::watch::Sender::new(false));
+    let app = router_closing(engine, closing.clone());
+    let signal = async move {
+        shutdown.await;
+        closing.send_replace(true);
+    };
+    axum::serve(listener, app).with_graceful_shutdown(signal).await
 }

@@ -58,12 +58,22 @@ impl Modify for Security {
         crate::messages_api::unsuppress,
         crate::messages_api::tasks,
         crate::messages_api::task_action,
+        crate::callbacks_api::email_feedback,
+        crate::exports_api::letters_csv,
+        crate::exports_api::letters_pdf,
+        crate::exports_api::audience,
+        crate::inbox_api::list,
+        crate::inbox_api::live,
+        crate::inbox_api::read,
+        crate::inbox_api::click,
+        crate::inbox_api::dismiss,
+        crate::inbox_api::identity_secret,
         crate::ops::track_doc,
         crate::ops::batch_doc,
         crate::ops::health,
         crate::ops::metrics,
     ),
-    components(schemas(ErrorBody, crate::api::NewSource, crate::messages_api::TaskAction)),
+    components(schemas(ErrorBody, crate::api::NewSource, crate::messages_api::TaskAction, relais_engine::messaging::callbacks::EmailFeedback)),
     modifiers(&Security)
 )]
 pub struct ApiDoc;

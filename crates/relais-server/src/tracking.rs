@@ -18,7 +18,7 @@ use std::io::Read;
 
 /// Where the write key is: HTTP Basic user name (Segment's convention),
 /// `Bearer`, or nothing (then the body's `writeKey`).
-fn header_key(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn header_key(headers: &HeaderMap) -> Option<String> {
     let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     if let Some(b) = auth
         .strip_prefix("Basic ")

@@ -3,6 +3,7 @@
 
 mod bench;
 mod config;
+mod export_cmd;
 mod segment_cmd;
 
 // Ingest and processing allocate many small strings per event; in a profile
@@ -117,6 +118,13 @@ enum Command {
     Segment {
         #[command(subcommand)]
         cmd: segment_cmd::SegmentCmd,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Files for partners: the print shop's daily letters, ads audiences.
+    Export {
+        #[command(subcommand)]
+        cmd: export_cmd::ExportCmd,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -292,6 +300,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Segment { cmd, store } => {
             let s = store.open(&store.file()?).await?;
             segment_cmd::run(cmd, s).await
+        }
+        Command::Export { cmd, store } => {
+            let file = store.file()?;
+            let s = store.open(&file).await?;
+            export_cmd::run(cmd, s, &file.engine).await
         }
         Command::Bench(cmd) => {
             if std::env::var_os("RELAIS_LOG").is_some() {

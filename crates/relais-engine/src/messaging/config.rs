@@ -34,6 +34,8 @@ pub struct ChannelsConfig {
     pub webhook: Option<WebhookConfig>,
     #[serde(skip_serializing)]
     pub lob: Option<LobConfig>,
+    /// Direct mail into the daily print batch instead of Lob (`[engine.channels.printer]`).
+    pub printer: Option<PrinterConfig>,
     /// Per provider ("smtp", "twilio", …, "sandbox"): rate and concurrency.
     pub limits: BTreeMap<String, ProviderLimits>,
     pub retry: RetryPolicy,
@@ -61,12 +63,30 @@ impl Default for ChannelsConfig {
             whatsapp: None,
             webhook: None,
             lob: None,
+            printer: None,
             limits: BTreeMap::new(),
             retry: RetryPolicy::default(),
             lease_secs: 60,
             claim_batch: 256,
             breaker_failures: 5,
             breaker_open_secs: 30,
+        }
+    }
+}
+
+/// The print-shop provider: each direct-mail letter joins the batch of the
+/// day it is accepted, `print-YYYY-MM-DD` in `timezone` (IANA, default UTC),
+/// exported by `GET /api/v1/exports/letters/{date}/…` or `relais export letters`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrinterConfig {
+    pub timezone: String,
+}
+
+impl Default for PrinterConfig {
+    fn default() -> Self {
+        PrinterConfig {
+            timezone: "UTC".into(),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::config::{ChannelsConfig, ProviderLimits};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use relais_channels::{Accepted, Address, Channel, Outgoing, Provider, PushPlatform, SendError};
+use relais_channels::{Accepted, Address, Channel, Content, Outgoing, Provider, PushPlatform, SendError};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 pub const SANDBOX: &str = "sandbox";
 pub const INBOX: &str = "inbox";
 pub const TASKS: &str = "tasks";
+pub const PRINTER: &str = "printer";
 
 /// The built-in sandbox: accepts every message without sending it anywhere.
 /// The message stays readable through the API (`GET /api/v1/messages/{id}`),
@@ -33,6 +34,42 @@ impl Provider for Sandbox {
     async fn send(&self, msg: &Outgoing) -> Result<Accepted, SendError> {
         Ok(Accepted {
             provider_message_id: Some(format!("sandbox-{}", msg.id)),
+            detail: None,
+        })
+    }
+}
+
+/// Direct mail for a print shop (`[engine.channels.printer]`): a letter whose
+/// addresses are valid joins the batch of the day, in the configured time
+/// zone; `messaging::exports` turns a batch into its CSV and PDF.
+pub struct Printer {
+    tz: jiff::tz::TimeZone,
+}
+
+/// The batch of letters accepted on `date`: its id and its file names.
+pub fn print_batch(date: jiff::civil::Date) -> String {
+    format!("print-{date}")
+}
+
+#[async_trait::async_trait]
+impl Provider for Printer {
+    fn name(&self) -> &str {
+        PRINTER
+    }
+    fn channel(&self) -> Channel {
+        Channel::DirectMail
+    }
+    async fn send(&self, msg: &Outgoing) -> Result<Accepted, SendError> {
+        use relais_channels::direct_mail::{address::describe, validate};
+        let (Address::Postal(to), Content::Letter(letter)) = (&msg.to, &msg.content) else {
+            return Err(SendError::permanent("printer: not a letter to a postal address"));
+        };
+        validate(to).map_err(|p| SendError::invalid_address(format!("printer: {}", describe(&p))))?;
+        validate(&letter.from)
+            .map_err(|p| SendError::permanent(format!("printer: return address: {}", describe(&p))))?;
+        let today = jiff::Timestamp::now().to_zoned(self.tz.clone()).date();
+        Ok(Accepted {
+            provider_message_id: Some(print_batch(today)),
             detail: None,
         })
     }
@@ -171,10 +208,17 @@ impl Providers {
             .map(direct_mail::LobProvider::new)
             .transpose()
             .map_err(|e| err("lob", &e))?;
-        by_channel.insert(
-            Channel::DirectMail,
-            pick(Channel::DirectMail, lob.map(|p| Arc::new(p) as _)),
-        );
+        let printer = match (&cfg.printer, &lob) {
+            (Some(_), Some(_)) => {
+                anyhow::bail!("channels: configure lob or printer for direct mail, not both")
+            }
+            (Some(p), None) => Some(Arc::new(Printer {
+                tz: jiff::tz::TimeZone::get(&p.timezone).map_err(|e| err("printer.timezone", &e))?,
+            }) as Arc<dyn Provider>),
+            (None, _) => None,
+        };
+        let letters = lob.map(|p| Arc::new(p) as _).or(printer);
+        by_channel.insert(Channel::DirectMail, pick(Channel::DirectMail, letters));
         by_channel.insert(Channel::InApp, INBOX.to_owned());
         by_channel.insert(Channel::Task, TASKS.to_owned());
         let mut by_name = HashMap::new();
@@ -209,5 +253,73 @@ impl Providers {
 
     pub fn get(&self, name: &str) -> Option<&Arc<Guarded>> {
         self.by_name.get(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::config::PrinterConfig;
+    use super::*;
+    use relais_channels::{LetterContent, PostalAddress};
+
+    fn config(toml_like: serde_json::Value) -> ChannelsConfig {
+        serde_json::from_value(toml_like).expect("config")
+    }
+
+    fn letter(postal_code: &str) -> Outgoing {
+        let addr = |name: &str| PostalAddress {
+            name: name.into(),
+            line1: "12 rue de la Paix".into(),
+            city: "Paris".into(),
+            postal_code: postal_code.into(),
+            country: "FR".into(),
+            ..PostalAddress::default()
+        };
+        Outgoing {
+            id: "msg_1".into(),
+            to: Address::Postal(addr("Anne Martin")),
+            content: Content::Letter(LetterContent {
+                from: addr("Shop"),
+                description: String::new(),
+                html: "<p>Hello</p>".into(),
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn printer_takes_letters_into_the_batch_of_its_day() {
+        let zone = "Pacific/Kiritimati"; // UTC+14: its day is rarely the UTC day
+        let cfg = config(serde_json::json!({"printer": {"timezone": zone}}));
+        let p = Providers::from_config(&cfg).unwrap();
+        let ok = letter("75002");
+        assert_eq!(p.name_for(Channel::DirectMail, &ok.to), PRINTER);
+        let printer = &p.get(PRINTER).unwrap().provider;
+        let day = jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::get(zone).unwrap())
+            .date();
+        let accepted = printer.send(&ok).await.unwrap();
+        assert_eq!(accepted.provider_message_id, Some(format!("print-{day}")));
+        let err = printer.send(&letter("7500")).await.unwrap_err();
+        assert!(
+            matches!(&err, SendError::Permanent { invalid_address: true, reason } if reason.contains("postal_code")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn printer_configuration_errors() {
+        relais_channels::http::install_crypto();
+        let cfg = config(serde_json::json!({"printer": {"timezone": "Mars/Olympus"}}));
+        let e = Providers::from_config(&cfg).err().unwrap().to_string();
+        assert!(e.contains("channels.printer.timezone"), "{e}");
+        let mut cfg = config(serde_json::json!({"lob": {"api_key": "test_x"}}));
+        cfg.printer = Some(PrinterConfig::default());
+        let e = Providers::from_config(&cfg).err().unwrap().to_string();
+        assert!(e.contains("lob or printer"), "{e}");
+        let sandbox = Providers::from_config(&ChannelsConfig::default()).unwrap();
+        assert_eq!(
+            sandbox.name_for(Channel::DirectMail, &letter("75002").to),
+            SANDBOX
+        );
     }
 }
