@@ -12,4 +12,4 @@
 # cannot install; the tests then fail and say so.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-exec bash "$ROOT/scripts/venv.sh" py-setup "$ROOT/target/test-venv" "$ROOT/tests/python/requirements.txt" 'import aiosmtpd, dkim'
+exec bash "$ROOT/scripts/venv.sh" py-setup "$ROOT/target/test-venv" "$ROOT/tests/python/requirements.txt" 'import aiosmtpd, dkim, nacl'

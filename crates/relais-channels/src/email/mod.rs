@@ -3,6 +3,7 @@
 //! of inbound bounces (DSN) and complaints (ARF). See `docs/channels/email.md`.
 
 pub mod bench;
+mod dkim;
 mod dkim_key;
 pub mod dsn;
 mod html;

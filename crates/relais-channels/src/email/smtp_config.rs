@@ -1,13 +1,9 @@
 //! `[email.smtp]`: the SMTP provider's configuration, and turning its DKIM part
-//! into a lettre signer.
+//! into a signer.
 
+use super::dkim::DkimSigner;
 use super::dkim_key;
 use super::smtp_message::SIGNED_HEADERS;
-use lettre::message::dkim::{
-    DkimCanonicalization, DkimCanonicalizationType, DkimConfig as LettreDkim, DkimSigningAlgorithm,
-    DkimSigningKey,
-};
-use lettre::message::header::HeaderName;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -143,7 +139,7 @@ pub enum DkimAlgorithm {
 #[error("smtp configuration: {0}")]
 pub struct ConfigError(pub String);
 
-pub(crate) fn dkim_signer(d: &DkimConfig) -> Result<LettreDkim, ConfigError> {
+pub(crate) fn dkim_signer(d: &DkimConfig) -> Result<DkimSigner, ConfigError> {
     let err = |m: String| ConfigError(format!("dkim: {m}"));
     let pem = match (&d.private_key_pem, &d.private_key_file) {
         (Some(pem), None) => pem.clone(),
@@ -156,32 +152,11 @@ pub(crate) fn dkim_signer(d: &DkimConfig) -> Result<LettreDkim, ConfigError> {
         }
     };
     let key = match d.algorithm {
-        DkimAlgorithm::Rsa => {
-            let pkcs1 = dkim_key::rsa_pkcs1_pem(&pem).map_err(err)?;
-            DkimSigningKey::new(&pkcs1, DkimSigningAlgorithm::Rsa)
-        }
-        DkimAlgorithm::Ed25519 => {
-            let seed = dkim_key::ed25519_seed_b64(&pem).map_err(err)?;
-            DkimSigningKey::new(&seed, DkimSigningAlgorithm::Ed25519)
-        }
+        DkimAlgorithm::Rsa => dkim_key::rsa_key(&pem),
+        DkimAlgorithm::Ed25519 => dkim_key::ed25519_key(&pem),
     }
     .map_err(|e| err(format!("private key does not load: {e}")))?;
-    let headers = SIGNED_HEADERS
-        .iter()
-        .map(|h| HeaderName::new_from_ascii_str(h))
-        .collect();
-    // relaxed/relaxed survives the re-folding and re-spacing relays do.
-    let canonicalization = DkimCanonicalization {
-        header: DkimCanonicalizationType::Relaxed,
-        body: DkimCanonicalizationType::Relaxed,
-    };
-    Ok(LettreDkim::new(
-        d.selector.clone(),
-        d.domain.clone(),
-        key,
-        headers,
-        canonicalization,
-    ))
+    DkimSigner::new(&d.domain, &d.selector, key, &SIGNED_HEADERS).map_err(err)
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! Building the RFC 5322 message an [`Outgoing`] e-mail becomes: headers,
-//! multipart/alternative body, DKIM signature.
+//! multipart/alternative body, DKIM signature (over the final bytes).
 
+use super::dkim::DkimSigner;
 use super::qp::encode_body;
 use super::render::html_to_text;
 use crate::{Address, Content, Outgoing, SendError};
-use lettre::message::dkim::DkimConfig as LettreDkim;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox as LettreMailbox, MultiPart, SinglePart};
 use lettre::Message;
@@ -12,13 +12,15 @@ use lettre::Message;
 /// The header carrying the Relais message id, returned in bounces and complaints.
 pub const RELAIS_ID_HEADER: &str = "X-Relais-Message-Id";
 
-/// The headers a DKIM signature covers. Absent ones (no `Reply-To`, no
-/// `List-Unsubscribe`) are still listed: verifiers count them as empty, so they
-/// cannot be added in transit without breaking the signature. RFC 8058 requires
-/// `List-Unsubscribe` and `List-Unsubscribe-Post` to be covered for one-click
-/// unsubscription. `Content-Type` is not signed: lettre writes a multipart's
-/// `Content-Type` with the body, after signing, so it cannot cover it.
-pub(crate) const SIGNED_HEADERS: [&str; 12] = [
+/// The headers a DKIM signature covers, in this order in `h=`. Each present
+/// one is listed once per instance; absent ones (no `Reply-To`, no `List-Id`,
+/// no top-level `Content-Transfer-Encoding` in a multipart message) are listed
+/// once: verifiers count them as empty, so they cannot be added in transit
+/// without breaking the signature. RFC 8058 requires `List-Unsubscribe` and
+/// `List-Unsubscribe-Post` to be covered for one-click unsubscription; RFC 6376
+/// §5.4.1 advises the `Content-*` ones, which the signature over the final
+/// bytes can cover.
+pub(crate) const SIGNED_HEADERS: [&str; 14] = [
     "From",
     "Reply-To",
     "To",
@@ -26,6 +28,8 @@ pub(crate) const SIGNED_HEADERS: [&str; 12] = [
     "Date",
     "Message-ID",
     "MIME-Version",
+    "Content-Type",
+    "Content-Transfer-Encoding",
     "List-Unsubscribe",
     "List-Unsubscribe-Post",
     "List-Id",
@@ -64,7 +68,29 @@ pub(crate) struct Built {
     pub message_id: String,
 }
 
-pub(crate) fn build(msg: &Outgoing, dkim: Option<&LettreDkim>) -> Result<Built, SendError> {
+/// The message as RFC 5322 bytes, before signing: `data` is not made yet.
+#[derive(Debug)]
+pub(crate) struct Composed(Built);
+
+/// [`compose`] then [`finish`]: the provider runs them apart, to sign RSA off
+/// the async workers.
+#[cfg(test)]
+pub(crate) fn build(msg: &Outgoing, dkim: Option<&DkimSigner>) -> Result<Built, SendError> {
+    finish(compose(msg)?, dkim)
+}
+
+/// Signs the exact bytes to be sent when `dkim` is given (the DKIM-Signature
+/// header goes in front), then prepares the DATA payload.
+pub(crate) fn finish(composed: Composed, dkim: Option<&DkimSigner>) -> Result<Built, SendError> {
+    let mut built = composed.0;
+    if let Some(dkim) = dkim {
+        built.bytes = dkim.sign(&built.bytes)?;
+    }
+    built.data = dot_stuffed(&built.bytes);
+    Ok(built)
+}
+
+pub(crate) fn compose(msg: &Outgoing) -> Result<Composed, SendError> {
     let (Address::Email(to), Content::Email(c)) = (&msg.to, &msg.content) else {
         return Err(SendError::permanent(
             "smtp: not an e-mail (address and content must both be e-mail)",
@@ -121,19 +147,14 @@ pub(crate) fn build(msg: &Outgoing, dkim: Option<&LettreDkim>) -> Result<Built, 
                 .singlepart(part(ContentType::TEXT_HTML, &c.html)),
         )
     };
-    let mut message =
-        built.map_err(|e| SendError::permanent(format!("smtp: message does not build: {e}")))?;
-    if let Some(dkim) = dkim {
-        message.sign(dkim);
-    }
-    let bytes = message.formatted();
-    Ok(Built {
-        data: dot_stuffed(&bytes),
-        bytes,
+    let message = built.map_err(|e| SendError::permanent(format!("smtp: message does not build: {e}")))?;
+    Ok(Composed(Built {
+        bytes: message.formatted(),
+        data: None,
         from: from_addr,
         to: to_addr,
         message_id,
-    })
+    }))
 }
 
 fn part(content_type: ContentType, text: &str) -> SinglePart {
@@ -231,6 +252,37 @@ mod tests {
             assert!(raw.contains(want), "missing {want:?} in\n{raw}");
         }
         assert!(raw.find("text/plain").unwrap() < raw.find("text/html").unwrap());
+    }
+
+    #[test]
+    fn the_signature_covers_the_final_bytes_content_type_included() {
+        let key =
+            super::super::dkim_key::ed25519_key("nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=").unwrap();
+        let signer = DkimSigner::new("shop.example", "s1", key, &SIGNED_HEADERS).unwrap();
+        let b = build(&sample("msg_01abc", "zoe@client.example"), Some(&signer)).unwrap();
+        let raw = String::from_utf8(b.bytes).unwrap();
+        assert!(
+            raw.starts_with("DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;"),
+            "{raw}"
+        );
+        let (fields, _) = super::super::dkim::split_message(raw.as_bytes());
+        let signatures = fields
+            .iter()
+            .filter(|f| f.starts_with(b"DKIM-Signature:"))
+            .count();
+        assert_eq!(signatures, 1);
+        let header = std::str::from_utf8(fields[0]).unwrap();
+        let unfolded = header.replace("\r\n ", " ");
+        assert!(
+            unfolded.contains(
+                "h=from:reply-to:to:subject:date:message-id:mime-version:content-type: \
+                 content-transfer-encoding:list-unsubscribe:list-unsubscribe-post:list-id: \
+                 feedback-id:x-relais-message-id;"
+            ),
+            "{header}"
+        );
+        let data = b.data.unwrap();
+        assert!(data.starts_with("DKIM-Signature: ") && data.ends_with("\r\n.\r\n"));
     }
 
     #[test]
