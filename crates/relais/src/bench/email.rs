@@ -108,8 +108,17 @@ const CLIENTS: usize = 16;
 async fn outbox(b: &EmailBench, newsletter: bool) -> anyhow::Result<Outbox> {
     let tmp = tempfile::tempdir()?;
     let store = relais_store::open(b.database_url.as_deref(), None, tmp.path()).await?;
-    let creds =
-        admin::create_workspace(&store, &format!("bench-email-{}", std::process::id()), None, None).await?;
+    let creds = admin::create_workspace(
+        &store,
+        &format!(
+            "bench-email-{}-{}",
+            std::process::id(),
+            if newsletter { "newsletter" } else { "receipt" }
+        ),
+        None,
+        None,
+    )
+    .await?;
     let engine = Engine::start(store.clone(), bench_config()).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
