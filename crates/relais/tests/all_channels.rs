@@ -25,30 +25,6 @@ async fn send(s: &Server, body: Value) -> Value {
     m
 }
 
-async fn message_when(s: &Server, id: &str, status: &str) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..300 {
-        let (_, m) = s.get(&format!("/api/v1/messages/{id}")).await;
-        if m["status"] == status {
-            return m;
-        }
-        last = m;
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("message {id} never reached {status}: {last}");
-}
-
-async fn events(s: &Server) -> Vec<String> {
-    s.settle().await;
-    let (_, page) = s.get("/api/v1/profiles/user_id:zoe/events?limit=200").await;
-    page["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["name"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 /// The href of the first link in `html` whose URL contains `marker`.
 fn link(html: &str, marker: &str) -> String {
     let i = html
@@ -132,7 +108,7 @@ private_key_file = {key}
                            <mj-button href=\"https://shop.example/sale\">Shop</mj-button></mj-column></mj-section></mj-body></mjml>"}}))
     .await;
     let email_id = m["id"].as_str().unwrap().to_owned();
-    message_when(&s, &email_id, "sent").await;
+    s.message_when(&email_id, "sent").await;
     let log = sink.log();
     assert_eq!(log.len(), 1, "{log:?}");
     let eml = sink.eml(&log[0]);
@@ -161,12 +137,12 @@ private_key_file = {key}
         to.starts_with("https://shop.example/sale?") && to.contains("utm_campaign=winter"),
         "{to}"
     );
-    let opened = message_when(&s, &email_id, "delivered").await;
+    let opened = s.message_when(&email_id, "delivered").await;
     assert!(
         opened["opened_at"].is_string() && opened["clicked_at"].is_string(),
         "{opened}"
     );
-    let names = events(&s).await;
+    let names = s.event_names("user_id:zoe").await;
     for e in ["Email Sent", "Email Opened", "Email Link Clicked"] {
         assert!(names.iter().any(|n| n == e), "{e} on the timeline: {names:?}");
     }
@@ -188,7 +164,7 @@ private_key_file = {key}
         json!({"profile":"user_id:zoe","channel":"sms","content":{"body":"Hi {{ traits.first_name }}"}}),
     )
     .await;
-    message_when(&s, sms["id"].as_str().unwrap(), "sent").await;
+    s.message_when(sms["id"].as_str().unwrap(), "sent").await;
     let t = &fakes.seen("twilio")[0];
     assert_eq!(
         (t.form("To").as_deref(), t.form("Body").as_deref()),
@@ -199,7 +175,7 @@ private_key_file = {key}
     // Push through FCM (an FCM registration token), then APNs over HTTP/2 (a 64-hex device token).
     let push = json!({"profile":"user_id:zoe","channel":"push","content":{"title":"Sale","body":"-20%","url":"https://shop.example/sale"}});
     let p = send(&s, push.clone()).await;
-    message_when(&s, p["id"].as_str().unwrap(), "sent").await;
+    s.message_when(p["id"].as_str().unwrap(), "sent").await;
     let fcm = &fakes.seen("fcm")[0];
     assert_eq!(fcm.header("authorization"), Some("Bearer ya29.fake"));
     assert_eq!(fcm.json()["message"]["token"], "fcm-registration-token-1");
@@ -208,7 +184,7 @@ private_key_file = {key}
     let mut apns_push = push;
     apns_push["idempotency_key"] = json!("push-apns");
     let p = send(&s, apns_push).await;
-    message_when(&s, p["id"].as_str().unwrap(), "sent").await;
+    s.message_when(p["id"].as_str().unwrap(), "sent").await;
     let apns = &fakes.seen("apns")[0];
     assert_eq!(apns.path, format!("/3/device/{device}"));
     assert_eq!(apns.version, axum::http::Version::HTTP_2);
@@ -221,7 +197,7 @@ private_key_file = {key}
         "content":{"template":"winter_sale","language":"fr","body_params":["{{ traits.first_name }}"]}}),
     )
     .await;
-    message_when(&s, wa["id"].as_str().unwrap(), "sent").await;
+    s.message_when(wa["id"].as_str().unwrap(), "sent").await;
     let w = fakes.seen("whatsapp")[0].json();
     assert_eq!(
         (w["to"].as_str(), w["template"]["name"].as_str()),
@@ -233,7 +209,7 @@ private_key_file = {key}
     let hook = send(&s, json!({"profile":"user_id:zoe","channel":"webhook",
         "content":{"url": format!("{}/hook", fakes.base),"event_type":"customer.vip","payload":{"tier":"gold"}}}))
     .await;
-    message_when(&s, hook["id"].as_str().unwrap(), "sent").await;
+    s.message_when(hook["id"].as_str().unwrap(), "sent").await;
     let h = &fakes.seen("webhook")[0];
     let mut headers = axum::http::HeaderMap::new();
     for (k, v) in &h.headers {
@@ -256,21 +232,21 @@ private_key_file = {key}
         "content":{"html":"<p>Chère {{ traits.first_name }}</p>",
                    "from":{"name":"Shop","line1":"1 place du Marché","city":"Lyon","postal_code":"69001","country":"FR"}}}))
     .await;
-    message_when(&s, letter["id"].as_str().unwrap(), "sent").await;
+    s.message_when(letter["id"].as_str().unwrap(), "sent").await;
     let l = &fakes.seen("lob")[0];
     assert_eq!(l.json()["to"]["address_city"], "Paris");
     assert!(l.header("idempotency-key").is_some());
 
     // In-app (delivered by Relais itself) and a task for the call centre.
     let inapp = send(&s, json!({"profile":"user_id:zoe","channel":"in_app","content":{"title":"Welcome back","body":"Your cart is waiting"}})).await;
-    message_when(&s, inapp["id"].as_str().unwrap(), "sent").await;
+    s.message_when(inapp["id"].as_str().unwrap(), "sent").await;
     let task = send(
         &s,
         json!({"profile":"user_id:zoe","channel":"task",
         "content":{"title":"Call Zoé about her order","queue":"call-centre","due_in_hours":4}}),
     )
     .await;
-    message_when(&s, task["id"].as_str().unwrap(), "sent").await;
+    s.message_when(task["id"].as_str().unwrap(), "sent").await;
     let (_, tasks) = s.get("/api/v1/tasks?queue=call-centre").await;
     assert!(tasks.to_string().contains("Call Zoé about her order"), "{tasks}");
 

@@ -74,18 +74,6 @@ async fn call(
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-async fn timeline_names(s: &Server) -> Vec<String> {
-    s.settle().await;
-    let (code, page) = s.get("/api/v1/profiles/user_id:ann/events?limit=100").await;
-    assert_eq!(code, 200, "{page}");
-    page["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["name"].as_str().unwrap_or_default().to_owned())
-        .collect()
-}
-
 async fn reads_acts_and_verifies_identity(s: Server) {
     customers(&s).await;
     let secret = secret(&s).await;
@@ -257,7 +245,7 @@ async fn reads_acts_and_verifies_identity(s: Server) {
         "{admin_view}"
     );
 
-    let names = timeline_names(&s).await;
+    let names = s.event_names("user_id:ann").await;
     let count = |n: &str| names.iter().filter(|x| *x == n).count();
     assert_eq!(count("In-App Message Viewed"), 1, "{names:?}");
     assert_eq!(count("In-App Message Clicked"), 1, "{names:?}");

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{wait_for, Server};
-use serde_json::{json, Value};
+use serde_json::json;
 
 both_backends!(sends_track_and_unsubscribe, tasks_and_errors);
 
@@ -20,31 +20,6 @@ async fn customer(s: &Server) {
         .await;
     assert_eq!(status, 200, "{body}");
     s.settle().await;
-}
-
-async fn message_when(s: &Server, id: &str, status: &str) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..200 {
-        let (code, m) = s.get(&format!("/api/v1/messages/{id}")).await;
-        assert_eq!(code, 200, "{m}");
-        if m["status"] == status {
-            return m;
-        }
-        last = m;
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("message {id} never reached {status}: {last}");
-}
-
-async fn timeline_names(s: &Server) -> Vec<String> {
-    let (code, page) = s.get("/api/v1/profiles/user_id:ann/events?limit=100").await;
-    assert_eq!(code, 200, "{page}");
-    page["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["name"].as_str().unwrap_or_default().to_owned())
-        .collect()
 }
 
 fn href_of(html: &str, marker: &str) -> String {
@@ -80,7 +55,7 @@ async fn sends_track_and_unsubscribe(s: Server) {
         "same key, same message"
     );
 
-    let m = message_when(&s, &id, "sent").await;
+    let m = s.message_when(&id, "sent").await;
     let c = &m["content"];
     assert_eq!(c["subject"], "Hello Ann");
     assert_eq!(m["to"]["address"], "Ann@Example.com");
@@ -125,10 +100,10 @@ async fn sends_track_and_unsubscribe(s: Server) {
     // A tampered link is refused (no open redirect).
     let forged = click.replace("/t/c/", "/t/c/x");
     assert_eq!(http.get(&forged).send().await.unwrap().status().as_u16(), 404);
-    let m = message_when(&s, &id, "delivered").await;
+    let m = s.message_when(&id, "delivered").await;
     assert!(m["opened_at"].is_string() && m["clicked_at"].is_string(), "{m}");
     s.settle().await;
-    let names = timeline_names(&s).await;
+    let names = s.event_names("user_id:ann").await;
     for n in ["Email Sent", "Email Opened", "Email Link Clicked"] {
         assert!(names.iter().any(|x| x == n), "{n} not in {names:?}");
     }
@@ -142,7 +117,7 @@ async fn sends_track_and_unsubscribe(s: Server) {
     assert_eq!((code, m["status"].as_str()), (201, Some("skipped")), "{m}");
     assert!(m["reason"].as_str().unwrap().starts_with("no_consent"), "{m}");
     let (_, m) = s.admin("POST", "/api/v1/messages", Some(sms(true))).await;
-    let m = message_when(&s, m["id"].as_str().unwrap(), "sent").await;
+    let m = s.message_when(m["id"].as_str().unwrap(), "sent").await;
     assert_eq!(
         (m["content"]["body"].as_str(), m["to"]["number"].as_str()),
         (Some("Your code is 1234"), Some("+33612345678"))
@@ -151,7 +126,7 @@ async fn sends_track_and_unsubscribe(s: Server) {
     // Push goes to the device token from context.device.token.
     let push = json!({"profile":"user_id:ann","channel":"push","content":{"title":"Hi {{ traits.first_name }}","body":"New in"}});
     let (_, m) = s.admin("POST", "/api/v1/messages", Some(push)).await;
-    let m = message_when(&s, m["id"].as_str().unwrap(), "sent").await;
+    let m = s.message_when(m["id"].as_str().unwrap(), "sent").await;
     assert_eq!(
         (m["to"]["token"].as_str(), m["content"]["title"].as_str()),
         (Some("fcm-token-1"), Some("Hi Ann"))
@@ -176,7 +151,7 @@ async fn sends_track_and_unsubscribe(s: Server) {
     assert_eq!(m["status"], "skipped", "{m}");
     let (_, list) = s.get("/api/v1/messages?profile=user_id:ann&status=skipped").await;
     assert_eq!(list["messages"].as_array().unwrap().len(), 2, "{list}");
-    let names = timeline_names(&s).await;
+    let names = s.event_names("user_id:ann").await;
     assert!(
         names.iter().any(|n| n == "Unsubscribed") && names.iter().any(|n| n == "Email Skipped"),
         "{names:?}"
@@ -190,7 +165,7 @@ async fn tasks_and_errors(s: Server) {
     let (code, m) = s.admin("POST", "/api/v1/messages", Some(task)).await;
     assert_eq!(code, 201, "{m}");
     let id = m["id"].as_str().unwrap().to_owned();
-    message_when(&s, &id, "sent").await;
+    s.message_when(&id, "sent").await;
     let (_, tasks) = s.get("/api/v1/tasks?status=open&queue=call_centre").await;
     assert_eq!(tasks[0]["title"], "Call Ann about her cart", "{tasks}");
     let (code, t) = s
@@ -220,7 +195,12 @@ async fn tasks_and_errors(s: Server) {
     assert_eq!((code, t["status"].as_str()), (200, Some("done")), "{t}");
     s.settle().await;
     wait_for(
-        || async { timeline_names(&s).await.iter().any(|n| n == "Task Completed") },
+        || async {
+            s.event_names("user_id:ann")
+                .await
+                .iter()
+                .any(|n| n == "Task Completed")
+        },
         "Task Completed",
     )
     .await;

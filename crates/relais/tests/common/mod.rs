@@ -244,6 +244,40 @@ fn unsafe_sigterm(pid: u32) {
 }
 
 /// A profile's identities as `type:value` strings.
+impl Server {
+    /// Polls `GET /api/v1/messages/{id}` until the message reaches `status`
+    /// (15 s at most); the message as it is then.
+    pub async fn message_when(&self, id: &str, status: &str) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..300 {
+            let (code, m) = self.get(&format!("/api/v1/messages/{id}")).await;
+            assert_eq!(code, 200, "{m}");
+            if m["status"] == status {
+                return m;
+            }
+            last = m;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("message {id} never reached {status}: {last}");
+    }
+
+    /// The names of a profile's events (200 newest), once everything
+    /// ingested so far is processed.
+    pub async fn event_names(&self, profile: &str) -> Vec<String> {
+        self.settle().await;
+        let (code, page) = self
+            .get(&format!("/api/v1/profiles/{profile}/events?limit=200"))
+            .await;
+        assert_eq!(code, 200, "{page}");
+        page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
 pub fn identities(profile: &Value) -> Vec<String> {
     profile["identities"]
         .as_array()
