@@ -75,6 +75,14 @@ fn csv_reason(e: &csv::Error) -> String {
     }
 }
 
+impl<R: Read, F: RowFormat> CsvRows<R, F> {
+    /// The line where the last row returned starts (a good row's line, for
+    /// callers that refuse it later, e.g. a variant of an unknown product).
+    pub fn line(&self) -> u64 {
+        self.record.position().map_or(0, |p| p.line())
+    }
+}
+
 impl<R: Read, F: RowFormat> Iterator for CsvRows<R, F> {
     type Item = Result<F::Row, RowError>;
 
@@ -127,6 +135,11 @@ pub fn ndjson_rows<R: BufRead, F: RowFormat>(input: R, format: F) -> NdjsonRows<
 }
 
 impl<R: BufRead, F: RowFormat> NdjsonRows<R, F> {
+    /// The line of the last row returned.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
     /// Reads the next line into `buf`, at most [`MAX_LINE_BYTES`] of it:
     /// `Ok(false)` at the end, `Ok(true)` with `too_long` set if cut.
     fn read_line(&mut self) -> std::io::Result<Option<bool>> {

@@ -27,6 +27,9 @@ pub struct EngineConfig {
     pub channels: crate::messaging::config::ChannelsConfig,
     /// Consent, caps, quiet hours, control group (`[engine.governance]`).
     pub governance: crate::messaging::config::GovernanceConfig,
+    /// Stock thresholds, online locations, price-drop rule, fan-out limit
+    /// (`[engine.catalog]`).
+    pub catalog: crate::catalog::CatalogConfig,
 }
 
 impl Default for EngineConfig {
@@ -41,6 +44,7 @@ impl Default for EngineConfig {
             rfm_refresh_secs: 3_600,
             channels: Default::default(),
             governance: Default::default(),
+            catalog: Default::default(),
         }
     }
 }

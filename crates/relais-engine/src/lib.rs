@@ -8,10 +8,13 @@
 //! * [`keys`], [`admin`] — workspaces, sources and credentials.
 //! * [`import`] — NDJSON and CSV files into the log, resumable.
 //! * [`rfm`] — RFM cut points, refreshed on a schedule and on demand.
+//! * [`catalog`] — the commerce context: catalog, shops, stock, their
+//!   signals and events, nearest shop with stock.
 //!
 //! Nothing here knows HTTP: the server crate is a thin layer over these.
 
 pub mod admin;
+pub mod catalog;
 pub mod computed_traits;
 pub mod config;
 pub mod import;
@@ -43,6 +46,8 @@ pub struct Engine {
     pub messaging: messaging::Messaging,
     /// Held by an RFM refresh: one at a time.
     rfm_lock: tokio::sync::Mutex<()>,
+    /// Catalog, shops and stock of each workspace, loaded on first use.
+    pub commerce: catalog::Commerce,
 }
 
 impl Engine {
@@ -56,7 +61,10 @@ impl Engine {
             processor::spawn(store.clone(), &config, appended, shutdown_rx.clone()).await?;
         let messaging = messaging_start(&store, &config).await?;
         let dispatcher = messaging.dispatcher.clone();
+        let commerce =
+            catalog::Commerce::new(store.clone(), messaging.sources.clone(), config.catalog.clone());
         let engine = Arc::new(Engine {
+            commerce,
             messaging,
             auth: keys::Auth::new(store.clone()),
             store,

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod callbacks_api;
+pub mod catalog_api;
 pub mod error;
 pub mod exports_api;
 pub mod inbox_api;
@@ -157,6 +158,7 @@ fn router_closing(engine: Arc<Engine>, closing: Arc<tokio::sync::watch::Sender<b
         .merge(links)
         .merge(inbox_api::routes())
         .merge(exports_api::routes())
+        .merge(catalog_api::routes())
         .merge(callbacks_api::routes())
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))

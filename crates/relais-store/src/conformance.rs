@@ -3,17 +3,19 @@
 //!
 //! Each case takes a fresh, migrated, empty store. Add a case here (or in a
 //! submodule: segments are in `conformance/segments.rs`, RFM in
-//! `conformance/rfm.rs`) and to the list in
+//! `conformance/rfm.rs`, the commerce context in `conformance/catalog.rs`) and to the list in
 //! [`conformance_suite!`] and both engines are held to it.
 
 use crate::*;
 use relais_core::identity::Identity;
 
+mod catalog;
 mod emitted;
 mod messages;
 mod rfm;
 mod segments;
 
+pub use catalog::*;
 pub use emitted::*;
 pub use messages::*;
 pub use rfm::*;
@@ -55,7 +57,11 @@ macro_rules! conformance_suite {
             outbox_engagement_listing_and_caps,
             tasks_claim_complete_and_refuse,
             erase_and_merge_reach_messages_and_tasks,
-            settings_are_set_once
+            settings_are_set_once,
+            catalog_items_upsert_page_and_get,
+            shops_and_stock_levels_page_by_key,
+            catalog_events_commit_with_their_change,
+            catalog_is_isolated_per_workspace
         );
     };
     (@cases $attrs:tt $make:expr; $($case:ident),* $(,)?) => {

@@ -8,6 +8,7 @@
 //! Both run the versioned migrations in `migrations/` and pass the same
 //! [`conformance`] suite, which is the definition of what a store must do.
 
+mod catalog_types;
 pub mod conformance;
 mod message_types;
 pub mod postgres;
@@ -15,6 +16,7 @@ mod segment_types;
 pub mod sqlite;
 mod types;
 
+pub use catalog_types::*;
 pub use message_types::*;
 pub use segment_types::*;
 pub use types::*;
@@ -49,9 +51,76 @@ impl From<StoreError> for relais_core::Error {
     }
 }
 
+/// The commerce context of each workspace: catalog items, shops and stock
+/// levels (`docs/catalog.md`). Not personal data: erasure leaves it alone.
+///
+/// Every write names the [`CatalogRevision`] it follows and returns the new
+/// one; all three kinds share the workspace's revision. Writes that cause
+/// events (`Price Dropped`, `Back In Stock`, `Low Stock`) take them as
+/// `emitted` and append them in the same transaction as the change.
+#[async_trait]
+pub trait CatalogStore: Send + Sync + 'static {
+    /// The workspace's current revision (0 before its first write).
+    async fn catalog_revision(&self, ws: WorkspaceId) -> StoreResult<CatalogRevision>;
+    /// Inserts or replaces items by `(kind, id)` (a repeated key: the last
+    /// wins), with `emitted`, if the revision is still `expect`.
+    async fn put_catalog_items(
+        &self,
+        ws: WorkspaceId,
+        expect: CatalogRevision,
+        items: &[CatalogItemRecord],
+        emitted: &[EmittedEvent],
+    ) -> StoreResult<CatalogRevision>;
+    async fn get_catalog_item(
+        &self,
+        ws: WorkspaceId,
+        kind: CatalogKind,
+        id: &str,
+    ) -> StoreResult<Option<CatalogItemRecord>>;
+    /// Items of one kind with `id > after`, by id (byte order), at most `limit`.
+    async fn list_catalog_items(
+        &self,
+        ws: WorkspaceId,
+        kind: CatalogKind,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<CatalogItemRecord>>;
+    /// Inserts or replaces shops by id, if the revision is still `expect`.
+    async fn put_shops(
+        &self,
+        ws: WorkspaceId,
+        expect: CatalogRevision,
+        shops: &[ShopRecord],
+    ) -> StoreResult<CatalogRevision>;
+    /// Shops with `id > after`, by id, at most `limit`.
+    async fn list_shops(
+        &self,
+        ws: WorkspaceId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<ShopRecord>>;
+    /// Writes absolute levels by `(location, sku)` with `emitted`, if the
+    /// revision is still `expect`: one transaction for the whole batch.
+    async fn put_stock_levels(
+        &self,
+        ws: WorkspaceId,
+        expect: CatalogRevision,
+        levels: &[StockLevel],
+        emitted: &[EmittedEvent],
+    ) -> StoreResult<CatalogRevision>;
+    /// Levels after `(location, sku)` in that order, at most `limit`: the
+    /// walk that loads the stock book.
+    async fn list_stock_levels(
+        &self,
+        ws: WorkspaceId,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> StoreResult<Vec<StockLevel>>;
+}
+
 /// Everything Relais persists. Implementations must pass [`conformance`].
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: CatalogStore + Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`, for logs and metrics.
     fn engine(&self) -> &'static str;
 

@@ -31,6 +31,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio_postgres::{NoTls, Row};
 
+mod catalog;
 mod commit;
 mod erase;
 mod errors;

@@ -16,6 +16,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+mod catalog;
 mod commit;
 mod messages;
 mod rfm;
@@ -30,6 +31,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (3, include_str!("../migrations/sqlite/0003_rfm.sql")),
     (4, include_str!("../migrations/sqlite/0004_profiles_ws.sql")),
     (5, include_str!("../migrations/sqlite/0005_messages.sql")),
+    (6, include_str!("../migrations/sqlite/0006_catalog.sql")),
 ];
 const MAX_IDLE_READERS: usize = 8;
 

@@ -10,6 +10,7 @@
 //! * peak RSS of the process (server *and* load generator).
 
 mod backfill;
+mod catalog;
 mod email;
 mod segments;
 
@@ -30,6 +31,8 @@ pub enum BenchCmd {
     Backfill(backfill::BackfillBench),
     /// E-mail rendering, SMTP delivery (with and without DKIM), outbox overhead.
     Email(email::EmailBench),
+    /// Stock book, nearest shop with stock, recommendations; imports persisted through the engine.
+    Catalog(catalog::CatalogBench),
 }
 
 #[derive(Args)]
@@ -57,6 +60,7 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Segments(b) => segments::run(b).await,
         BenchCmd::Backfill(b) => backfill::run(b).await,
         BenchCmd::Email(b) => email::run(b).await,
+        BenchCmd::Catalog(b) => catalog::run(b).await,
     }
 }
 

@@ -2,6 +2,7 @@
 //! benchmark.
 
 mod bench;
+mod catalog_cmd;
 mod config;
 mod export_cmd;
 mod segment_cmd;
@@ -118,6 +119,13 @@ enum Command {
     Segment {
         #[command(subcommand)]
         cmd: segment_cmd::SegmentCmd,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// The commerce context: import products, shops and stock from files.
+    Catalog {
+        #[command(subcommand)]
+        cmd: catalog_cmd::CatalogCmd,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -300,6 +308,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Segment { cmd, store } => {
             let s = store.open(&store.file()?).await?;
             segment_cmd::run(cmd, s).await
+        }
+        Command::Catalog { cmd, store } => {
+            let file = store.file()?;
+            let s = store.open(&file).await?;
+            catalog_cmd::run(cmd, s, &file.engine.catalog).await
         }
         Command::Export { cmd, store } => {
             let file = store.file()?;

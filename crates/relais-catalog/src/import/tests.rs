@@ -275,3 +275,21 @@ fn the_report_keeps_the_first_errors_and_counts_all() {
         (MAX_REPORTED_ERRORS as u64 + 5, MAX_REPORTED_ERRORS)
     );
 }
+
+#[test]
+fn good_rows_tell_their_line() {
+    let mut csv = catalog_csv(CATALOG_CSV.as_bytes()).unwrap();
+    let mut lines = Vec::new();
+    while let Some(r) = csv.next() {
+        lines.push((r.is_ok(), csv.line()));
+    }
+    // p1 spans lines 2-3 (a quoted newline); its variant is on line 4.
+    assert_eq!(&lines[..3], [(true, 2), (true, 4), (false, 5)]);
+    let text = "\n{\"store_id\":\"s\",\"sku\":\"a\",\"quantity\":1}\n\n\n{\"store_id\":\"s\",\"sku\":\"b\",\"quantity\":2}";
+    let mut nd = stock_ndjson(text.as_bytes(), crate::stock::Mode::Set);
+    let mut lines = Vec::new();
+    while let Some(r) = nd.next() {
+        lines.push((r.unwrap().sku, nd.line()));
+    }
+    assert_eq!(lines, [("a".to_owned(), 2), ("b".to_owned(), 5)]);
+}
