@@ -6,8 +6,6 @@
 use crate::api::{wait_if_asked, Admin};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::routing::{get, post};
@@ -27,7 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/catalog/products", post(put_products).get(list_products))
         .route("/api/v1/catalog/shops", post(put_shops).get(list_shops))
         .route("/api/v1/catalog/stock", post(put_stock))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+        .layer(DefaultBodyLimit::disable());
     Router::new()
         .merge(writes)
         .route("/api/v1/catalog/products/{id}", get(get_product))
@@ -50,8 +48,10 @@ fn format(headers: &HeaderMap) -> ApiResult<Format> {
     })
 }
 
-/// The body, or why it could not be read, as a JSON error like any other.
-type Body = Result<Bytes, BytesRejection>;
+/// The request body, unread: [`write`] reads it within the limit (a larger
+/// one is drained before the 413, so the client gets the answer instead of a
+/// broken pipe; gzip is accepted as on the tracking API).
+type Body = axum::body::Body;
 
 async fn write(
     state: &AppState,
@@ -61,19 +61,7 @@ async fn write(
     headers: &HeaderMap,
     body: Body,
 ) -> ApiResult<Json<WriteOutcome>> {
-    let body = body.map_err(|e| match e.status().as_u16() {
-        413 => ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!(
-                "the body is over {} MiB: import larger files with `relais catalog import`",
-                MAX_BODY_BYTES >> 20
-            ),
-        ),
-        _ => ApiError::new(
-            ErrorCode::InvalidBody,
-            format!("cannot read the body: {}", e.body_text()),
-        ),
-    })?;
+    let body = crate::tracking::read_body(headers, body, MAX_BODY_BYTES).await?;
     let rows = rows::open(kind, format(headers)?, mode, &body[..])?;
     // The whole body in one transaction: a request is applied or not at all
     // (bad rows aside, which are reported).
