@@ -1,6 +1,7 @@
 //! The commerce context over HTTP (`docs/catalog.md`): catalog items,
 //! shops and stock in JSON, NDJSON or CSV bodies; a product with its
-//! availability; the nearest shops with a product in stock for a customer.
+//! availability; the nearest shops with a product in stock for a customer;
+//! recommendations for a customer.
 //! Thin: the work is in `relais_engine::catalog`.
 
 use crate::api::{wait_if_asked, Admin};
@@ -12,6 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use relais_catalog::stock::Mode;
 use relais_core::{ErrorCode, WorkspaceId};
+use relais_engine::catalog::recommend::RecommendationsView;
 use relais_engine::catalog::rows::{self, Format, Kind};
 use relais_engine::catalog::views::{self, NearestQuery, NearestView, Page, ProductView};
 use relais_engine::catalog::write::WriteOutcome;
@@ -30,6 +32,10 @@ pub fn routes() -> Router<AppState> {
         .merge(writes)
         .route("/api/v1/catalog/products/{id}", get(get_product))
         .route("/api/v1/profiles/{reference}/nearest-stores", get(nearest_stores))
+        .route(
+            "/api/v1/profiles/{reference}/recommendations",
+            get(recommendations),
+        )
 }
 
 fn format(headers: &HeaderMap) -> ApiResult<Format> {
@@ -238,5 +244,44 @@ pub async fn nearest_stores(
     };
     Ok(Json(
         views::nearest_stores(&state.engine, ws, &reference, &q).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct RecommendParams {
+    /// `together` (bought with the anchors), `complementary` (their declared
+    /// complements), `popular` (in their category), `recently_viewed`, or
+    /// `auto` (the default: each in turn until the limit).
+    pub strategy: Option<String>,
+    /// Most products returned, 1-50 (default 3).
+    pub limit: Option<String>,
+    /// Wait up to this many ms for ingested events to be processed.
+    pub wait: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/profiles/{ref}/recommendations", tag = "catalog",
+    params(("ref" = String, Path, description = "prof_<n> or type:value"), RecommendParams),
+    responses((status = 200, description = "products that go with the cart, else with the last order (anchors), best first, \
+        with why; bought, out-of-stock and unorderable products left out", body = RecommendationsView),
+              (status = 400, description = "unknown strategy, a bad limit", body = crate::openapi::ErrorBody),
+              (status = 404, description = "no such profile", body = crate::openapi::ErrorBody)),
+    security(("admin_key" = [])))]
+pub async fn recommendations(
+    State(state): State<AppState>,
+    Admin(ws): Admin,
+    Path(reference): Path<String>,
+    Query(p): Query<RecommendParams>,
+) -> ApiResult<Json<RecommendationsView>> {
+    wait_if_asked(&state, number("wait", p.wait.as_deref())?).await?;
+    let limit = number("limit", p.limit.as_deref())?;
+    Ok(Json(
+        relais_engine::catalog::recommend::recommendations(
+            &state.engine,
+            ws,
+            &reference,
+            p.strategy.as_deref(),
+            limit,
+        )
+        .await?,
     ))
 }

@@ -69,6 +69,7 @@ impl Modify for Security {
         crate::catalog_api::list_shops,
         crate::catalog_api::put_stock,
         crate::catalog_api::nearest_stores,
+        crate::catalog_api::recommendations,
         crate::inbox_api::list,
         crate::inbox_api::live,
         crate::inbox_api::read,

@@ -17,9 +17,11 @@
 //!   returned; per-profile events are written with the change.
 //!
 //! Items, shops and stock are in [`mod@write`]; reading rows from files or JSON
-//! in [`rows`]; queries (product view, nearest shops) in [`views`].
+//! in [`rows`]; queries (product view, nearest shops) in [`views`];
+//! recommendations in [`recommend`].
 
 pub mod fanout;
+pub mod recommend;
 pub mod rows;
 pub mod signals;
 #[cfg(test)]
@@ -61,6 +63,9 @@ pub struct CatalogConfig {
     /// Workspaces with more profiles than this get product-level signals
     /// only: the per-profile fan-out scans every profile (see [`fanout`]).
     pub fanout_max_profiles: i64,
+    /// Recommendation models older than this (seconds) are rebuilt from the
+    /// held orders on the next request that needs them (see [`recommend`]).
+    pub recommendations_max_age_secs: u64,
 }
 
 impl Default for CatalogConfig {
@@ -72,6 +77,7 @@ impl Default for CatalogConfig {
             price_drop_min_amount: 0,
             price_drop_min_basis_points: 0,
             fanout_max_profiles: 100_000,
+            recommendations_max_age_secs: 3_600,
         }
     }
 }
@@ -117,6 +123,10 @@ pub struct Commerce {
     pub(crate) sources: Arc<InternalSources>,
     pub config: CatalogConfig,
     states: Mutex<HashMap<WorkspaceId, Arc<RwLock<Loaded>>>>,
+    /// Recommendation models per workspace ([`recommend`]).
+    models: Mutex<HashMap<WorkspaceId, Arc<recommend::Models>>>,
+    /// Held while models are built (one build at a time).
+    building: tokio::sync::Mutex<()>,
 }
 
 impl Commerce {
@@ -126,6 +136,8 @@ impl Commerce {
             sources,
             config,
             states: Mutex::new(HashMap::new()),
+            models: Mutex::new(HashMap::new()),
+            building: tokio::sync::Mutex::new(()),
         }
     }
 

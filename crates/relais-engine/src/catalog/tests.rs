@@ -228,3 +228,19 @@ async fn interested_profiles_get_events_with_the_change() {
         .unwrap()
         .contains("fanout_max_profiles (0)"));
 }
+
+#[tokio::test]
+async fn recommendation_models_are_kept_until_older_than_the_max_age() {
+    let (_dir, store, ws) = setup().await;
+    let c = node(&store);
+    let first = c.models(ws).await.unwrap();
+    assert_eq!((first.profiles, first.together.orders()), (0, 0));
+    assert!(Arc::ptr_eq(&first, &c.models(ws).await.unwrap()), "kept");
+    let mut eager = node(&store);
+    eager.config.recommendations_max_age_secs = 0;
+    let a = eager.models(ws).await.unwrap();
+    assert!(
+        !Arc::ptr_eq(&a, &eager.models(ws).await.unwrap()),
+        "rebuilt on every use"
+    );
+}

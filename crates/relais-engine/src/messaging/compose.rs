@@ -81,6 +81,28 @@ pub struct Subject<'a> {
     pub marketing: bool,
     pub data: &'a Value,
     pub now: i64,
+    /// `recommendations` and `nearest_store` when the content asks for them
+    /// ([`commerce_globals`]); merged into the Liquid globals.
+    pub commerce: Map<String, Value>,
+}
+
+/// Which commerce globals a message's content mentions (a plain text
+/// search: computing them costs a model lookup and a catalog read, so a
+/// template that does not name them does not pay for them).
+pub fn wanted_globals(content: &Value) -> (bool, bool) {
+    let text = content.to_string();
+    (text.contains("recommendations"), text.contains("nearest_store"))
+}
+
+/// The product a send's `data.product` names: a product id, or an object
+/// with `product_id` or `id`.
+pub fn data_product(data: &Value) -> Option<&str> {
+    let p = data.get("product")?;
+    let id = match p {
+        Value::Object(o) => o.get("product_id").or_else(|| o.get("id"))?.as_str()?,
+        v => v.as_str()?,
+    };
+    Some(id.trim()).filter(|s| !s.is_empty())
 }
 
 fn bad(field: &str, msg: impl std::fmt::Display) -> Error {
@@ -93,14 +115,15 @@ fn template_err(field: &str, e: impl std::fmt::Display) -> Error {
 
 /// The Liquid globals: `profile` (id, traits, computed, consent), `traits`,
 /// `cart`, `orders`, `data` (the trigger or the API caller's), `message`,
-/// `unsubscribe_url`, `preferences_url`.
+/// `unsubscribe_url`, `preferences_url`; `recommendations` and
+/// `nearest_store` when the content mentions them (docs/channels.md).
 pub fn liquid_context(s: &Subject<'_>, signer: &Signer) -> Value {
     let computed: Map<String, Value> = relais_core::computed::all_builtin(s.state, s.now)
         .into_iter()
         .map(|(k, v)| (k.to_string(), serde_json::to_value(v).unwrap_or(Value::Null)))
         .collect();
     let traits = Value::Object(s.state.traits.clone());
-    json!({
+    let mut ctx = json!({
         "profile": {
             "id": s.profile.to_string(),
             "user_id": s.state.user_id,
@@ -115,7 +138,11 @@ pub fn liquid_context(s: &Subject<'_>, signer: &Signer) -> Value {
         "message": { "id": s.message_id, "campaign": s.campaign },
         "unsubscribe_url": signer.url(&Link::Unsubscribe { ws: s.ws, message: s.message_id.to_owned() }),
         "preferences_url": signer.url(&Link::Preferences { ws: s.ws, profile: s.profile }),
-    })
+    });
+    if let Some(globals) = ctx.as_object_mut() {
+        globals.extend(s.commerce.clone());
+    }
+    ctx
 }
 
 fn render(field: &str, src: &str, ctx: &Value) -> Result<String, Error> {

@@ -136,6 +136,36 @@ pub(crate) async fn profile_state(
     Ok((stored.id, state))
 }
 
+/// The Liquid globals `recommendations` (the `auto` strategy, 3 products)
+/// and `nearest_store` (from the home shop, for `data.product`), each only
+/// when the content mentions it.
+async fn commerce_globals(
+    engine: &Engine,
+    ws: WorkspaceId,
+    pid: ProfileId,
+    state: &ProfileState,
+    content: &Value,
+    data: &Value,
+) -> Result<serde_json::Map<String, Value>, Error> {
+    let mut out = serde_json::Map::new();
+    let (recommendations, nearest) = compose::wanted_globals(content);
+    let c = &engine.commerce;
+    if recommendations {
+        let auto = crate::catalog::recommend::auto();
+        let view = c.recommend_for(ws, pid, state, &auto, "auto", 3).await?;
+        let list = serde_json::to_value(view.products).unwrap_or(Value::Null);
+        out.insert("recommendations".into(), list);
+    }
+    if nearest {
+        let store = match compose::data_product(data) {
+            Some(product) => c.nearest_store_for(ws, state, product).await?,
+            None => None,
+        };
+        out.insert("nearest_store".into(), store.unwrap_or(Value::Null));
+    }
+    Ok(out)
+}
+
 /// Sends one message: governance, rendering, the outbox. Returns the stored
 /// message (queued, or skipped with the reason) and whether it is new.
 pub async fn send(engine: &Engine, ws: WorkspaceId, req: SendRequest) -> Result<(MessageView, bool), Error> {
@@ -162,6 +192,7 @@ pub async fn send(engine: &Engine, ws: WorkspaceId, req: SendRequest) -> Result<
     }
     let now = now_ms();
     let marketing = !req.transactional;
+    let commerce = commerce_globals(engine, ws, pid, &state, &req.content, &req.data).await?;
     let subject = Subject {
         ws,
         profile: pid,
@@ -171,6 +202,7 @@ pub async fn send(engine: &Engine, ws: WorkspaceId, req: SendRequest) -> Result<
         marketing,
         data: &req.data,
         now,
+        commerce,
     };
     // Render first: a template error is the caller's to fix, whoever the profile is.
     let content = compose::content(
