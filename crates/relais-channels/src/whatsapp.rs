@@ -183,11 +183,7 @@ impl Provider for WhatsappProvider {
                 "whatsapp: needs a phone address and WhatsApp template content",
             ));
         };
-        if !crate::sms::is_e164(number) {
-            return Err(SendError::invalid_address(format!(
-                "whatsapp: {number:?} is not an E.164 number (+ and 7 to 15 digits)"
-            )));
-        }
+        crate::sms::require_e164("whatsapp", number)?;
         if content.template.is_empty() || content.language.is_empty() {
             return Err(SendError::permanent(
                 "whatsapp: template name and language are required",

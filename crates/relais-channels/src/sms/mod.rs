@@ -16,6 +16,16 @@ pub fn is_e164(s: &str) -> bool {
     (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
 }
 
+/// [`is_e164`] as a provider's refusal: an invalid address, named by `provider`.
+pub(crate) fn require_e164(provider: &str, number: &str) -> Result<(), crate::SendError> {
+    if is_e164(number) {
+        return Ok(());
+    }
+    Err(crate::SendError::invalid_address(format!(
+        "{provider}: {number:?} is not an E.164 number (+ and 7 to 15 digits)"
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::is_e164;

@@ -200,11 +200,7 @@ impl Provider for TwilioProvider {
                 "twilio: needs a phone address and SMS content",
             ));
         };
-        if !super::is_e164(number) {
-            return Err(SendError::invalid_address(format!(
-                "twilio: {number:?} is not an E.164 number (+ and 7 to 15 digits)"
-            )));
-        }
+        super::require_e164("twilio", number)?;
         if sms.body.is_empty() {
             return Err(SendError::permanent("twilio: empty body"));
         }
