@@ -208,19 +208,6 @@ Message-ID: <{message_id}@shop.example>\r\nX-Relais-Message-Id: {message_id}\r\n
     )
 }
 
-async fn raw(s: &Server, content_type: &str, body: String) -> (u16, Value) {
-    let r = s
-        .http
-        .post(s.url("/api/v1/feedback/email"))
-        .bearer_auth(common::ADMIN_KEY)
-        .header("Content-Type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
-
 async fn email_bounces_and_complaints(backend: Backend) {
     let s = Server::start_with_config(backend, None);
     customer(&s).await;
@@ -233,7 +220,13 @@ async fn email_bounces_and_complaints(backend: Backend) {
     s.message_when(&id, "sent").await;
 
     // Not a report: 400, nothing applied.
-    let (code, body) = raw(&s, "message/rfc822", "Subject: hi\r\n\r\nhello\r\n".into()).await;
+    let (code, body) = s
+        .admin_post(
+            "/api/v1/feedback/email",
+            "message/rfc822",
+            "Subject: hi\r\n\r\nhello\r\n",
+        )
+        .await;
     assert_eq!(
         (code, body["error"]["code"].as_str()),
         (400, Some("invalid_body")),
@@ -241,7 +234,13 @@ async fn email_bounces_and_complaints(backend: Backend) {
     );
 
     // A hard bounce for the message: bounced, the address suppressed, the next e-mail skipped.
-    let (code, applied) = raw(&s, "message/rfc822", dsn(&id, "ann@example.com")).await;
+    let (code, applied) = s
+        .admin_post(
+            "/api/v1/feedback/email",
+            "message/rfc822",
+            dsn(&id, "ann@example.com"),
+        )
+        .await;
     assert_eq!(code, 200, "{applied}");
     assert_eq!(
         (applied["messages"].as_u64(), applied["suppressed"].as_u64()),
@@ -266,12 +265,13 @@ async fn email_bounces_and_complaints(backend: Backend) {
     let third = send(&s, email("n3")).await;
     let third_id = third["id"].as_str().unwrap().to_owned();
     s.message_when(&third_id, "sent").await;
-    let (code, body) = raw(
-        &s,
-        "application/json",
-        json!({"type":"spam","email":"x@y.z"}).to_string(),
-    )
-    .await;
+    let (code, body) = s
+        .admin_post(
+            "/api/v1/feedback/email",
+            "application/json",
+            json!({"type":"spam","email":"x@y.z"}).to_string(),
+        )
+        .await;
     assert_eq!(
         (code, body["error"]["code"].as_str()),
         (400, Some("invalid_field")),
@@ -279,7 +279,13 @@ async fn email_bounces_and_complaints(backend: Backend) {
     );
     let complaint =
         json!([{"type":"complaint","message_id":third_id,"reason":"abuse report from the mailbox provider"}]);
-    let (code, applied) = raw(&s, "application/json", complaint.to_string()).await;
+    let (code, applied) = s
+        .admin_post(
+            "/api/v1/feedback/email",
+            "application/json",
+            complaint.to_string(),
+        )
+        .await;
     assert_eq!(code, 200, "{applied}");
     assert_eq!(applied["consent_changes"].as_u64(), Some(1), "{applied}");
     s.message_when(&third_id, "bounced").await;

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Server, ADMIN_KEY};
+use common::Server;
 use serde_json::{json, Value};
 
 both_backends!(catalog_shops_stock_nearest_and_events);
@@ -40,20 +40,6 @@ const STOCK_NDJSON: &str = r#"{"store_id":"paris","sku":"runner-42","quantity":3
 "#;
 
 const VERSAILLES: &str = "lat=48.8049&lon=2.1204";
-
-async fn post(s: &Server, path: &str, content_type: &str, body: &str) -> (u16, Value) {
-    let resp = s
-        .http
-        .post(s.url(path))
-        .bearer_auth(ADMIN_KEY)
-        .header("content-type", content_type)
-        .body(body.to_owned())
-        .send()
-        .await
-        .expect("request");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
 
 /// The nearest shops for Claire: `(store_id, distance_km, units)`.
 async fn nearest(s: &Server, query: &str) -> Vec<(String, f64, i64)> {
@@ -91,7 +77,9 @@ fn signals(out: &Value) -> Vec<(String, String, String)> {
 }
 
 async fn load(s: &Server) {
-    let (code, out) = post(s, "/api/v1/catalog/products", "text/csv", PRODUCTS_CSV).await;
+    let (code, out) = s
+        .admin_post("/api/v1/catalog/products", "text/csv", PRODUCTS_CSV)
+        .await;
     assert_eq!(code, 200, "{out}");
     assert_eq!(
         (out["received"].as_u64(), out["applied"].as_u64()),
@@ -105,7 +93,9 @@ async fn load(s: &Server) {
     let (code, out) = s.admin("POST", "/api/v1/catalog/shops", Some(shops())).await;
     assert_eq!(code, 200, "{out}");
     assert_eq!(out["created"], 3);
-    let (code, out) = post(s, "/api/v1/catalog/stock", "application/x-ndjson", STOCK_NDJSON).await;
+    let (code, out) = s
+        .admin_post("/api/v1/catalog/stock", "application/x-ndjson", STOCK_NDJSON)
+        .await;
     assert_eq!(code, 200, "{out}");
     assert_eq!(
         (out["changed"].as_u64(), out["failed"].as_u64()),
@@ -126,31 +116,37 @@ async fn customer(s: &Server) {
 }
 
 async fn errors(s: &Server) {
-    let (code, e) = post(s, "/api/v1/catalog/stock", "text/plain", "x").await;
+    let (code, e) = s.admin_post("/api/v1/catalog/stock", "text/plain", "x").await;
     assert_eq!(
         (code, e["error"]["code"].as_str()),
         (400, Some("invalid_body")),
         "{e}"
     );
-    let (code, e) = post(s, "/api/v1/catalog/stock?mode=add", "application/json", "[]").await;
+    let (code, e) = s
+        .admin_post("/api/v1/catalog/stock?mode=add", "application/json", "[]")
+        .await;
     assert_eq!(
         (code, e["error"]["message"].as_str()),
         (400, Some("mode: 'add' is not one of set, delta"))
     );
-    let (code, e) = post(s, "/api/v1/catalog/products", "text/csv", "id,prce\n").await;
+    let (code, e) = s
+        .admin_post("/api/v1/catalog/products", "text/csv", "id,prce\n")
+        .await;
     assert_eq!(code, 400, "{e}");
     assert!(e["error"]["message"]
         .as_str()
         .unwrap()
         .starts_with("line 1: unknown column 'prce'"));
     let huge = format!("store_id,sku,quantity\n{}", "paris,a,1\n".repeat(7 << 20));
-    let (code, e) = post(s, "/api/v1/catalog/stock", "text/csv", &huge).await;
+    let (code, e) = s.admin_post("/api/v1/catalog/stock", "text/csv", &huge).await;
     assert_eq!(
         (code, e["error"]["code"].as_str()),
         (413, Some("payload_too_large")),
         "{e}"
     );
-    let (code, e) = post(s, "/api/v1/catalog/shops", "application/json", r#"{"id":"x"}"#).await;
+    let (code, e) = s
+        .admin_post("/api/v1/catalog/shops", "application/json", r#"{"id":"x"}"#)
+        .await;
     assert_eq!((code, e["error"]["code"].as_str()), (400, Some("invalid_body")));
     let base = "/api/v1/profiles/user_id:claire/nearest-stores";
     let (code, e) = s.get(base).await;
@@ -221,13 +217,13 @@ async fn catalog_shops_stock_nearest_and_events(mut s: Server) {
         .is_empty());
 
     // Back at her home shop, and a price drop on what she viewed: her events.
-    let (code, out) = post(
-        &s,
-        "/api/v1/catalog/stock?mode=delta",
-        "text/csv",
-        "store_id,sku,quantity\nparis,runner-42,5\n",
-    )
-    .await;
+    let (code, out) = s
+        .admin_post(
+            "/api/v1/catalog/stock?mode=delta",
+            "text/csv",
+            "store_id,sku,quantity\nparis,runner-42,5\n",
+        )
+        .await;
     assert_eq!(code, 200, "{out}");
     assert_eq!(
         signals(&out)[0],

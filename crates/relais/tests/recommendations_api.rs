@@ -23,7 +23,7 @@
 
 mod common;
 
-use common::{Server, ADMIN_KEY};
+use common::Server;
 use serde_json::{json, Value};
 
 both_backends!(recommendations_and_liquid);
@@ -46,18 +46,9 @@ lyon,case,4
 paris,case,0
 ";
 
+/// Loads one kind of the commerce context; every row must be accepted.
 async fn post(s: &Server, path: &str, content_type: &str, body: &str) {
-    let resp = s
-        .http
-        .post(s.url(path))
-        .bearer_auth(ADMIN_KEY)
-        .header("content-type", content_type)
-        .body(body.to_owned())
-        .send()
-        .await
-        .expect("request");
-    let status = resp.status().as_u16();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    let (status, body) = s.admin_post(path, content_type, body).await;
     assert_eq!((status, &body["failed"]), (200, &json!(0)), "{body}");
 }
 

@@ -214,6 +214,22 @@ impl Server {
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
+    /// `POST` with the admin key and a body of any type (CSV, NDJSON, a
+    /// raw e-mail…); the answer as JSON (`Null` when it is not JSON).
+    pub async fn admin_post(&self, path: &str, content_type: &str, body: impl Into<String>) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(ADMIN_KEY)
+            .header("content-type", content_type)
+            .body(body.into())
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     /// Waits until everything ingested so far is processed.
     pub async fn settle(&self) {
         let (s, v) = self.get("/api/v1/pipeline?wait=20000").await;
