@@ -69,10 +69,6 @@ fn twilio_form(
     Ok(form)
 }
 
-fn applied(a: Applied) -> Json<Applied> {
-    Json(a)
-}
-
 pub async fn twilio_status(
     State(state): State<AppState>,
     uri: Uri,
@@ -86,7 +82,7 @@ pub async fn twilio_status(
             "a status callback needs MessageSid and MessageStatus",
         )
     })?;
-    Ok(applied(callbacks::twilio_status(&state.engine, &update).await?))
+    Ok(Json(callbacks::twilio_status(&state.engine, &update).await?))
 }
 
 /// Answers TwiML with no reply: Twilio's own opt-out handling (or the
@@ -158,7 +154,7 @@ pub async fn whatsapp_webhook(
         )
     })?;
     let events = whatsapp::parse_webhook(&v);
-    Ok(applied(callbacks::whatsapp(&state.engine, &events).await?))
+    Ok(Json(callbacks::whatsapp(&state.engine, &events).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/feedback/email", tag = "messages",
