@@ -20,6 +20,8 @@ pub enum ErrorCode {
     /// A segment condition or computed trait definition is wrong; the
     /// message names the node (`and[1].where[0].op`).
     InvalidCondition,
+    /// A journey definition that cannot run; the message names the step.
+    InvalidJourney,
     /// A message template that does not render (Liquid, MJML).
     InvalidTemplate,
     EventTooLarge,
@@ -46,6 +48,7 @@ impl ErrorCode {
             ErrorCode::MissingIdentity => "missing_identity",
             ErrorCode::InvalidType => "invalid_type",
             ErrorCode::InvalidCondition => "invalid_condition",
+            ErrorCode::InvalidJourney => "invalid_journey",
             ErrorCode::InvalidTemplate => "invalid_template",
             ErrorCode::EventTooLarge => "event_too_large",
             ErrorCode::BatchTooLarge => "batch_too_large",

@@ -11,6 +11,7 @@ pub mod condition;
 pub mod error;
 pub mod identity;
 pub mod ids;
+pub mod journey;
 pub mod membership;
 pub mod message;
 pub mod profile;

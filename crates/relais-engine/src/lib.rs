@@ -20,6 +20,7 @@ pub mod config;
 pub mod import;
 pub mod ingest;
 pub mod internal;
+pub mod journeys;
 pub mod keys;
 pub mod messaging;
 pub mod processor;
@@ -48,6 +49,8 @@ pub struct Engine {
     rfm_lock: tokio::sync::Mutex<()>,
     /// Catalog, shops and stock of each workspace, loaded on first use.
     pub commerce: catalog::Commerce,
+    /// Journeys in force and the runner's wake-up.
+    pub journeys: Arc<journeys::Journeys>,
 }
 
 impl Engine {
@@ -57,13 +60,23 @@ impl Engine {
         let appended = Arc::new(tokio::sync::Notify::new());
         let (ingest, writer) =
             ingest::Ingestor::spawn(store.clone(), &config, appended.clone(), shutdown_rx.clone());
-        let (pipeline, worker) =
-            processor::spawn(store.clone(), &config, appended, shutdown_rx.clone()).await?;
+        // Journeys first: the processor feeds the runner the events they name.
+        let journeys = Arc::new(journeys::Journeys::default());
+        journeys.reload(&store).await?;
+        let (pipeline, worker) = processor::spawn(
+            store.clone(),
+            &config,
+            appended,
+            journeys.interest.clone(),
+            shutdown_rx.clone(),
+        )
+        .await?;
         let messaging = messaging_start(&store, &config).await?;
         let dispatcher = messaging.dispatcher.clone();
         let commerce =
             catalog::Commerce::new(store.clone(), messaging.sources.clone(), config.catalog.clone());
         let engine = Arc::new(Engine {
+            journeys,
             commerce,
             messaging,
             auth: keys::Auth::new(store.clone()),
@@ -76,6 +89,8 @@ impl Engine {
             rfm_lock: tokio::sync::Mutex::new(()),
         });
         let task = tokio::spawn(dispatcher.run(shutdown_rx.clone()));
+        engine.tasks.lock().unwrap_or_else(|p| p.into_inner()).push(task);
+        let task = tokio::spawn(journeys::run(Arc::downgrade(&engine), shutdown_rx.clone()));
         engine.tasks.lock().unwrap_or_else(|p| p.into_inner()).push(task);
         if engine.config.rfm_refresh_secs > 0 {
             let every = std::time::Duration::from_secs(engine.config.rfm_refresh_secs);

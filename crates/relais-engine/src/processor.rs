@@ -51,6 +51,11 @@ impl Pipeline {
         *self.processed.borrow()
     }
 
+    /// Follows the processed checkpoint (the journey runner wakes on it).
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.processed.clone()
+    }
+
     /// Waits until the log is processed up to `seq`; `false` on timeout.
     pub async fn wait_processed(&self, seq: i64, timeout: Duration) -> bool {
         let mut rx = self.processed.clone();
@@ -94,6 +99,7 @@ pub async fn spawn(
     store: DynStore,
     config: &EngineConfig,
     appended: Arc<Notify>,
+    interest: Arc<crate::journeys::Interest>,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<(Pipeline, tokio::task::JoinHandle<()>)> {
     let checkpoint = store.checkpoint().await?;
@@ -104,7 +110,7 @@ pub async fn spawn(
         store,
         batch_size: config.process_batch.max(1),
         cache_limit: config.profile_cache.max(1_000),
-        state: resolve::State::new(config.identity_traits.clone(), registry),
+        state: resolve::State::new(config.identity_traits.clone(), registry, interest),
         sources: HashMap::new(),
         internal: HashMap::new(),
         checkpoint,
@@ -252,7 +258,9 @@ impl Worker {
             let Some(value) = value else { continue };
             let source = self.sources.get(&entry.event.source_id);
             if source.is_some_and(|s| s.name == INTERNAL_SOURCE && s.channel == INTERNAL_CHANNEL) {
-                self.state.apply_internal(&self.store, entry, value).await?;
+                self.state
+                    .apply_internal(&self.store, entry, value, &mut out)
+                    .await?;
                 continue;
             }
             let source = source.map_or("unknown", |s| s.name.as_str());

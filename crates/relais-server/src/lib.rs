@@ -9,6 +9,7 @@ pub mod catalog_api;
 pub mod error;
 pub mod exports_api;
 pub mod inbox_api;
+pub mod journeys_api;
 pub mod links_api;
 pub mod messages_api;
 pub mod openapi;
@@ -160,6 +161,7 @@ fn router_closing(engine: Arc<Engine>, closing: Arc<tokio::sync::watch::Sender<b
         .merge(exports_api::routes())
         .merge(catalog_api::routes())
         .merge(callbacks_api::routes())
+        .merge(journeys_api::routes())
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))

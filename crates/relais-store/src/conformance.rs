@@ -11,12 +11,14 @@ use relais_core::identity::Identity;
 
 mod catalog;
 mod emitted;
+mod journeys;
 mod messages;
 mod rfm;
 mod segments;
 
 pub use catalog::*;
 pub use emitted::*;
+pub use journeys::*;
 pub use messages::*;
 pub use rfm::*;
 pub use segments::*;
@@ -61,7 +63,17 @@ macro_rules! conformance_suite {
             catalog_items_upsert_page_and_get,
             shops_and_stock_levels_page_by_key,
             catalog_events_commit_with_their_change,
-            catalog_is_isolated_per_workspace
+            catalog_is_isolated_per_workspace,
+            journeys_keep_versions_and_refuse_duplicates,
+            journey_instances_enter_once_and_save_with_trace,
+            journey_timers_come_due_in_order,
+            profile_instances_newest_first,
+            journey_counts_instances_and_messages_by_prefix,
+            journey_feed_commits_with_its_batch_and_acks,
+            offers_one_per_group_until_expiry,
+            racing_offer_grants_grant_one,
+            coupons_add_assign_once_and_count,
+            racing_coupon_assigns_hand_out_each_code_once
         );
     };
     (@cases $attrs:tt $make:expr; $($case:ident),* $(,)?) => {

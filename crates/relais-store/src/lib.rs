@@ -10,6 +10,7 @@
 
 mod catalog_types;
 pub mod conformance;
+mod journey_types;
 mod message_types;
 pub mod postgres;
 mod segment_types;
@@ -17,6 +18,7 @@ pub mod sqlite;
 mod types;
 
 pub use catalog_types::*;
+pub use journey_types::*;
 pub use message_types::*;
 pub use segment_types::*;
 pub use types::*;
@@ -118,9 +120,106 @@ pub trait CatalogStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<StockLevel>>;
 }
 
+/// Journeys (docs/journeys.md): definitions with their versions, instances
+/// with their timers and traces, the event feed, offers and coupons.
+#[async_trait]
+pub trait JourneyStore: Send + Sync + 'static {
+    /// Stores a new journey (version 1) and its version row. `Conflict` when
+    /// the workspace has a journey of that name or that id.
+    async fn create_journey(&self, j: &JourneyRecord) -> StoreResult<()>;
+    /// Replaces the definition: version + 1, the new version row kept beside
+    /// the old ones (instances finish the version they entered). `None` when
+    /// there is no such journey.
+    async fn update_journey_definition(
+        &self,
+        ws: WorkspaceId,
+        id: &str,
+        definition: &str,
+        now: i64,
+    ) -> StoreResult<Option<JourneyRecord>>;
+    /// `draft`, `active` or `paused`; `None` when there is no such journey.
+    async fn set_journey_status(
+        &self,
+        ws: WorkspaceId,
+        id: &str,
+        status: &str,
+        now: i64,
+    ) -> StoreResult<Option<JourneyRecord>>;
+    async fn get_journey(&self, ws: WorkspaceId, id: &str) -> StoreResult<Option<JourneyRecord>>;
+    async fn find_journey_by_name(&self, ws: WorkspaceId, name: &str) -> StoreResult<Option<JourneyRecord>>;
+    /// One workspace's journeys, or every workspace's (`None`), by id.
+    async fn list_journeys(&self, ws: Option<WorkspaceId>) -> StoreResult<Vec<JourneyRecord>>;
+    /// The definition of one version.
+    async fn journey_version(&self, ws: WorkspaceId, id: &str, version: i32) -> StoreResult<Option<String>>;
+
+    /// Inserts an instance with its first trace rows unless its id exists
+    /// (`false` then, and nothing is written).
+    async fn enter_instance(&self, i: &InstanceRecord, trace: &[TraceRecord]) -> StoreResult<bool>;
+    /// Writes an instance's mutable fields (status, node, wake_at,
+    /// wait_event, context, updated_at, exited_at, exit_reason,
+    /// converted_at) and appends `trace`, in one transaction, if it exists.
+    async fn save_instance(&self, i: &InstanceRecord, trace: &[TraceRecord]) -> StoreResult<()>;
+    async fn get_instance(&self, ws: WorkspaceId, id: &str) -> StoreResult<Option<InstanceRecord>>;
+    /// A profile's instances (of one journey when named), newest entry first.
+    async fn profile_instances(
+        &self,
+        ws: WorkspaceId,
+        profile: ProfileId,
+        journey: Option<&str>,
+    ) -> StoreResult<Vec<InstanceRecord>>;
+    /// Active instances with `wake_at <= now`, soonest first, at most `limit`
+    /// (an index range, never a scan of every instance).
+    async fn due_instances(&self, now: i64, limit: usize) -> StoreResult<Vec<InstanceRecord>>;
+    /// The soonest `wake_at` of any active instance.
+    async fn next_instance_wake(&self) -> StoreResult<Option<i64>>;
+    /// An instance's trace, oldest first.
+    async fn instance_trace(&self, ws: WorkspaceId, id: &str) -> StoreResult<Vec<TraceRecord>>;
+    /// Counts for the statistics of one journey (all versions). Messages are
+    /// those whose idempotency key starts with `message_key_prefix`.
+    async fn journey_counts(
+        &self,
+        ws: WorkspaceId,
+        id: &str,
+        message_key_prefix: &str,
+    ) -> StoreResult<JourneyCounts>;
+
+    /// Feed rows with `seq > after`, by seq, at most `limit`.
+    async fn journey_feed(&self, after: i64, limit: usize) -> StoreResult<Vec<FeedRow>>;
+    /// Removes the feed rows with `seq <= upto` (handled).
+    async fn ack_journey_feed(&self, upto: i64) -> StoreResult<()>;
+
+    /// Grants an offer unless the profile holds another active one
+    /// (`expires_at > now`, different offer) in the same group — checked and
+    /// written in one transaction, so two journeys racing cannot both grant.
+    async fn grant_offer(&self, o: &OfferRecord, now: i64) -> StoreResult<OfferGrant>;
+    /// The profile's offers still active at `now`, by group.
+    async fn active_offers(
+        &self,
+        ws: WorkspaceId,
+        profile: ProfileId,
+        now: i64,
+    ) -> StoreResult<Vec<OfferRecord>>;
+    /// Adds codes to a pool (codes already in the pool are skipped); returns
+    /// how many were added.
+    async fn add_coupons(&self, ws: WorkspaceId, pool: &str, codes: &[String], now: i64) -> StoreResult<u64>;
+    /// The code assigned to `key` in the pool (the same key: the same code),
+    /// else a free code now assigned to `key` and `profile`; `None` when the
+    /// pool has no free code. Atomic: two callers never get one code.
+    async fn assign_coupon(
+        &self,
+        ws: WorkspaceId,
+        pool: &str,
+        profile: ProfileId,
+        key: &str,
+        now: i64,
+    ) -> StoreResult<Option<String>>;
+    /// Every pool of the workspace with its counts, by name.
+    async fn coupon_pools(&self, ws: WorkspaceId) -> StoreResult<Vec<CouponPoolStats>>;
+}
+
 /// Everything Relais persists. Implementations must pass [`conformance`].
 #[async_trait]
-pub trait Store: CatalogStore + Send + Sync + 'static {
+pub trait Store: CatalogStore + JourneyStore + Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`, for logs and metrics.
     fn engine(&self) -> &'static str;
 

@@ -35,6 +35,7 @@ mod catalog;
 mod commit;
 mod erase;
 mod errors;
+mod journeys;
 mod messages;
 mod rfm;
 mod segments;

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 
 mod catalog;
 mod commit;
+mod journeys;
 mod messages;
 mod rfm;
 mod segments;
@@ -32,6 +33,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (4, include_str!("../migrations/sqlite/0004_profiles_ws.sql")),
     (5, include_str!("../migrations/sqlite/0005_messages.sql")),
     (6, include_str!("../migrations/sqlite/0006_catalog.sql")),
+    (7, include_str!("../migrations/sqlite/0007_journeys.sql")),
 ];
 const MAX_IDLE_READERS: usize = 8;
 

@@ -196,6 +196,9 @@ pub struct ProcessedBatch {
     pub timers: Vec<TimerWrite>,
     pub segment_progress: Vec<SegmentProgress>,
     pub emitted: Vec<EmittedEvent>,
+    /// Events journeys listen to, resolved to their profiles (see
+    /// [`crate::JourneyStore::journey_feed`]); written with the batch.
+    pub journey_feed: Vec<crate::FeedRow>,
 }
 
 /// An event Relais produces itself (`Segment Entered`, …), written to the

@@ -27,7 +27,7 @@ mod tests;
 
 pub use computed_def::{parse_computed, ComputedDef};
 pub use eval::evaluate;
-pub use parse::parse;
+pub use parse::{parse, parse_event_filter};
 pub use reference::evaluate_reference;
 pub use spec::{AggState, EventSpec};
 

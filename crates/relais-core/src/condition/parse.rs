@@ -385,3 +385,14 @@ pub(crate) fn window(obj: &Map<String, Value>, path: &str) -> Result<Window, Con
         (None, None) => Ok(Window::Ever),
     }
 }
+
+/// `{"event": name, "where": [...]}` alone: which occurrences of an event a
+/// journey trigger, wait or exit criterion reacts to (no window, no measure).
+pub fn parse_event_filter(json: &Value, path: &str) -> Result<EventSpec, ConditionError> {
+    let obj = object(json, path, "an object with \"event\" and optional \"where\"")?;
+    check_keys(obj, path, &["event", "where"])?;
+    let event_name = name(obj, "event", path)?;
+    let mut nodes = 0;
+    let filters = where_filters(obj.get("where"), path, &mut nodes)?;
+    Ok(EventSpec::new(event_name, filters, Window::Ever, Keep::Count))
+}

@@ -30,6 +30,8 @@ pub struct Ask<'a> {
     pub address_key: Option<&'a str>,
     pub marketing: bool,
     pub now: i64,
+    /// Overrides the configured quiet-hours behaviour (a journey's setting).
+    pub drop_in_quiet_hours: Option<bool>,
 }
 
 pub async fn decide(store: &DynStore, cfg: &GovernanceConfig, a: &Ask<'_>) -> Result<Decision, Error> {
@@ -69,7 +71,7 @@ pub async fn decide(store: &DynStore, cfg: &GovernanceConfig, a: &Ask<'_>) -> Re
     }
     if let Some(q) = &cfg.quiet_hours {
         if let Some(end) = quiet_until(q, &tz, a.now)? {
-            if q.behaviour == "drop" {
+            if a.drop_in_quiet_hours.unwrap_or(q.behaviour == "drop") {
                 return Ok(Decision::Skip(format!(
                     "quiet_hours: {}–{} in {}",
                     q.start,

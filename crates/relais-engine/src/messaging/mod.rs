@@ -58,6 +58,10 @@ pub struct SendRequest {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub data: Value,
+    /// `defer` or `drop` a marketing send in quiet hours (default: the
+    /// workspace's `quiet_hours.behaviour`).
+    #[serde(default)]
+    pub quiet_hours: Option<String>,
 }
 
 /// A message as the API shows it.
@@ -179,6 +183,16 @@ pub async fn send(engine: &Engine, ws: WorkspaceId, req: SendRequest) -> Result<
     if !req.content.is_object() {
         return Err(Error::new(ErrorCode::InvalidField, "content: must be an object"));
     }
+    if let Some(q) = req
+        .quiet_hours
+        .as_deref()
+        .filter(|q| !["defer", "drop"].contains(q))
+    {
+        return Err(Error::new(
+            ErrorCode::InvalidField,
+            format!("quiet_hours: {q:?} is not defer or drop"),
+        ));
+    }
     let m = &engine.messaging;
     let pid = crate::profiles::resolve_ref(engine, ws, &req.profile).await?;
     let (pid, state) = profile_state(engine, ws, pid).await?;
@@ -222,6 +236,7 @@ pub async fn send(engine: &Engine, ws: WorkspaceId, req: SendRequest) -> Result<
                 address_key: key.as_deref(),
                 marketing,
                 now,
+                drop_in_quiet_hours: req.quiet_hours.as_deref().map(|b| b == "drop"),
             };
             let d = governance::decide(&engine.store, &engine.config.governance, &ask).await?;
             (address, d)

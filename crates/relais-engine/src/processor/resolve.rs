@@ -49,11 +49,18 @@ pub(super) struct State {
     pub(super) pending: Vec<ProfileId>,
     /// Segments and computed traits in force.
     pub(super) registry: Arc<Registry>,
+    /// Events the journey runner listens to.
+    interest: Arc<crate::journeys::Interest>,
 }
 
 impl State {
-    pub fn new(identity_traits: Vec<String>, registry: Arc<Registry>) -> State {
+    pub fn new(
+        identity_traits: Vec<String>,
+        registry: Arc<Registry>,
+        interest: Arc<crate::journeys::Interest>,
+    ) -> State {
         State {
+            interest,
             identity_traits,
             ids: HashMap::new(),
             redirects: HashMap::new(),
@@ -455,16 +462,44 @@ impl State {
             MessageType::Page | MessageType::Screen => value.get("name"),
             _ => None,
         };
+        let name = name.and_then(Value::as_str).unwrap_or_default().replace('\0', "");
+        self.feed(entry, target, &name, value, out);
         out.timeline.push(TimelineRow {
             workspace_id: ws,
             profile_id: target,
             seq: entry.seq,
             timestamp: ev.timestamp,
             kind: ev.kind.clone(),
-            name: name.and_then(Value::as_str).unwrap_or_default().replace('\0', ""),
+            name,
             channel: ev.channel.clone(),
         });
         Ok(())
+    }
+
+    /// A feed row for the journey runner, when a journey listens to the event.
+    fn feed(
+        &self,
+        entry: &LogEvent,
+        profile: ProfileId,
+        name: &str,
+        value: &Value,
+        out: &mut ProcessedBatch,
+    ) {
+        let ev = &entry.event;
+        if name.is_empty() || !self.interest.wants(ev.workspace_id, name) {
+            return;
+        }
+        out.journey_feed.push(relais_store::FeedRow {
+            seq: entry.seq,
+            workspace_id: ev.workspace_id,
+            profile_id: profile,
+            name: name.to_owned(),
+            channel: ev.channel.clone(),
+            timestamp: ev.timestamp,
+            properties: value
+                .get("properties")
+                .map_or_else(|| "{}".to_owned(), |p| p.to_string()),
+        });
     }
 
     /// Folds one of Relais' own events (`Segment Entered`, …) into the
@@ -475,6 +510,7 @@ impl State {
         store: &DynStore,
         entry: &LogEvent,
         value: &Value,
+        out: &mut ProcessedBatch,
     ) -> Result<(), StoreError> {
         let ws = entry.event.workspace_id;
         let named = value
@@ -511,6 +547,15 @@ impl State {
                 .set_consent(channel, status, super::INTERNAL_SOURCE, entry.event.timestamp);
             e.touch.consent = true;
         }
+        // Traits set by a journey's update_profile step.
+        if name == crate::journeys::PROFILE_UPDATED_EVENT {
+            if let Some(traits) = value.pointer("/properties/traits").and_then(Value::as_object) {
+                for (k, v) in traits {
+                    e.state.traits.insert(k.clone(), v.clone());
+                }
+                e.touch.traits = true;
+            }
+        }
         // A push token the provider refused is dropped from the profile.
         if name == "Push Notification Bounced" {
             if let Some(token) = value.pointer("/properties/token").and_then(Value::as_str) {
@@ -521,6 +566,7 @@ impl State {
         e.cause_seq = Some(entry.seq);
         e.dirty = true;
         self.pending.push(pid);
+        self.feed(entry, pid, name, value, out);
         Ok(())
     }
 

@@ -213,6 +213,9 @@ pub(super) async fn apply_processed(
     // 5.–7. Segment memberships, timers, backfill progress.
     apply_segment_effects(tx, b, &live_segments).await?;
 
+    // Journeys' feed, with the batch that resolved its events' profiles.
+    super::journeys::write_feed(tx, &b.journey_feed).await?;
+
     // 8. The checkpoint.
     let st = tx
         .prepare_cached(

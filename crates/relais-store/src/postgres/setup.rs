@@ -10,6 +10,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (3, include_str!("../../migrations/postgres/0003_rfm.sql")),
     (4, include_str!("../../migrations/postgres/0004_messages.sql")),
     (5, include_str!("../../migrations/postgres/0005_catalog.sql")),
+    (6, include_str!("../../migrations/postgres/0006_journeys.sql")),
 ];
 
 /// Advisory lock held while migrating (one key for the whole database:

@@ -82,6 +82,7 @@ pub(super) fn apply_processed(tx: &Transaction, b: &ProcessedBatch) -> rusqlite:
     }
     segments::apply_processed(tx, b)?;
     append_emitted(tx, &b.emitted)?;
+    super::journeys::write_feed(tx, &b.journey_feed)?;
     tx.prepare_cached("INSERT OR REPLACE INTO checkpoints (name, seq) VALUES ('processor', ?1)")?
         .execute([b.checkpoint])?;
     Ok(())
