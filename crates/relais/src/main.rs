@@ -1,6 +1,7 @@
 //! `relais`: the one binary. Serve, migrate, import, generate, administer,
 //! benchmark.
 
+mod apply_cmd;
 mod bench;
 mod catalog_cmd;
 mod config;
@@ -129,6 +130,9 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Journeys as code: create or update journeys from YAML/JSON files
+    /// through a running server (`-f`, repeatable; `--activate`).
+    Apply(apply_cmd::ApplyArgs),
     /// Files for partners: the print shop's daily letters, ads audiences.
     Export {
         #[command(subcommand)]
@@ -305,6 +309,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("admin key for workspace {}: {key}", ws.name);
             Ok(())
         }
+        Command::Apply(a) => apply_cmd::run(a).await,
         Command::Segment { cmd, store } => {
             let s = store.open(&store.file()?).await?;
             segment_cmd::run(cmd, s).await

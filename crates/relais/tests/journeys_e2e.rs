@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 both_backends!(
     abandoned_cart_across_devices,
     healthcare_reminders_stop_at_three,
-    win_back_coupons_and_coherent_offers
+    win_back_coupons_and_coherent_offers,
+    apply_from_the_command_line
 );
 
 const CART_YAML: &str = r#"
@@ -388,4 +389,42 @@ async fn win_back_coupons_and_coherent_offers(s: Server) {
     let welcome = all.iter().find(|p| p["journey"] == "Newsletter welcome").unwrap();
     assert!(welcome.to_string().contains("contradictory_offer"), "{welcome}");
     assert_eq!(messages_of(&s, "dan").await.len(), 1, "only the win-back e-mail");
+}
+
+async fn apply_from_the_command_line(s: Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cart.yaml");
+    std::fs::write(&file, CART_YAML).unwrap();
+    let path = file.to_str().unwrap();
+    let args = [
+        "apply",
+        "-f",
+        path,
+        "--activate",
+        "--url",
+        &s.base,
+        "--admin-key",
+        common::ADMIN_KEY,
+    ];
+    let (ok, out, err) = s.cli(&args);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("created \"Abandoned cart\"") && out.contains("activated now"),
+        "{out}"
+    );
+    let (ok, out, _) = s.cli(&args);
+    assert!(ok && out.contains("unchanged"), "{out}");
+    // A changed file is a new version; a broken one is refused with the step named.
+    std::fs::write(&file, CART_YAML.replace("seconds: 2", "hours: 4")).unwrap();
+    let (ok, out, _) = s.cli(&args);
+    assert!(
+        ok && out.contains("updated") && out.contains("version 2"),
+        "{out}"
+    );
+    std::fs::write(&file, CART_YAML.replace("on_timeout: email", "on_timeout: emial")).unwrap();
+    let (ok, _, err) = s.cli(&args);
+    assert!(
+        !ok && err.contains("invalid_journey") && err.contains("steps[0] (wait_order)"),
+        "{err}"
+    );
 }
