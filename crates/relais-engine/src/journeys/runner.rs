@@ -286,12 +286,17 @@ fn waits_for(j: &relais_core::journey::Journey, inst: &InstanceRecord, ev: &Hist
     let ctx: steps::Ctx = serde_json::from_str(&inst.context).unwrap_or_default();
     let got = c.property.split('.').try_fold(ev.properties, |v, k| v.get(k));
     match (got, &ctx.correlation) {
-        (Some(a), Some(b)) => {
-            a == b
-                || a.as_str().zip(b.as_str()).is_some_and(|(x, y)| x == y)
-                || a.to_string() == b.to_string()
-        }
+        (Some(a), Some(b)) => same_value(a, b),
         _ => false,
+    }
+}
+
+/// Equal JSON, or a number and its decimal string (`42` and `"42"`): ids
+/// travel as either depending on the client.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(s), Value::Number(n)) | (Value::Number(n), Value::String(s)) => *s == n.to_string(),
+        _ => a == b,
     }
 }
 
