@@ -201,6 +201,12 @@ async fn abandoned_cart_across_devices(s: Server) {
         "bob ordered: nothing sent"
     );
 
+    // The instance row is written just after the send it records.
+    wait_for(
+        || async { passages(&s, "ann").await[0]["status"] == "done" },
+        "ann's passage ends",
+    )
+    .await;
     let ann = &passages(&s, "ann").await[0];
     assert_eq!(
         (ann["status"].as_str(), ann["exit_reason"].as_str()),
@@ -347,8 +353,13 @@ async fn win_back_coupons_and_coherent_offers(s: Server) {
         identify(&s, who, json!({"email": format!("{who}@example.com")})).await;
         s.settle().await;
         wait_for(
-            || async { !passages(&s, who).await.is_empty() },
-            "entering the win-back journey on segment entry",
+            || async {
+                passages(&s, who)
+                    .await
+                    .first()
+                    .is_some_and(|p| p["status"] == "done")
+            },
+            "going through the win-back journey on segment entry",
         )
         .await;
     }
@@ -381,8 +392,11 @@ async fn win_back_coupons_and_coherent_offers(s: Server) {
     event(&s, "dan", "Newsletter Subscribed", "web", json!({})).await;
     s.settle().await;
     wait_for(
-        || async { passages(&s, "dan").await.len() == 2 },
-        "dan enters the welcome journey",
+        || async {
+            let all = passages(&s, "dan").await;
+            all.len() == 2 && all.iter().all(|p| p["status"] == "done")
+        },
+        "dan goes through the welcome journey",
     )
     .await;
     let all = passages(&s, "dan").await;
