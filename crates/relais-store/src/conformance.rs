@@ -73,7 +73,8 @@ macro_rules! conformance_suite {
             offers_one_per_group_until_expiry,
             racing_offer_grants_grant_one,
             coupons_add_assign_once_and_count,
-            racing_coupon_assigns_hand_out_each_code_once
+            racing_coupon_assigns_hand_out_each_code_once,
+            erase_removes_journey_rows_and_keeps_codes_used
         );
     };
     (@cases $attrs:tt $make:expr; $($case:ident),* $(,)?) => {

@@ -301,8 +301,10 @@ pub trait Store: CatalogStore + JourneyStore + Send + Sync + 'static {
     ) -> StoreResult<Vec<ProfileId>>;
     async fn merges(&self, ws: WorkspaceId, id: ProfileId) -> StoreResult<Vec<MergeRecord>>;
     /// Right to erasure: removes the profile, its identifiers, search keys,
-    /// timeline and the payloads of its events; writes `audit`. `None` when
-    /// there is no such profile.
+    /// timeline and the payloads of its events, and its journey data (that
+    /// of ids merged into it too): instances with their traces, feed rows and
+    /// offers; its coupon codes stay used but lose profile and key. Writes
+    /// `audit`. `None` when there is no such profile.
     async fn erase_profile(
         &self,
         ws: WorkspaceId,

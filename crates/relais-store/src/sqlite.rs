@@ -636,6 +636,7 @@ impl Store for SqliteStore {
             )?;
             let identities_removed =
                 tx.execute("DELETE FROM identities WHERE workspace_id = ?1 AND profile_id = ?2", p)?;
+            journeys::erase(&tx, ws.0, id.0, audit.at)?;
             for sql in [
                 "DELETE FROM timeline WHERE workspace_id = ?1 AND profile_id = ?2",
                 "DELETE FROM profile_search WHERE workspace_id = ?1 AND profile_id = ?2",

@@ -87,8 +87,9 @@ CREATE TABLE profile_offers (
     PRIMARY KEY (workspace_id, profile_id, grp)
 );
 
--- A code is free while profile_id is NULL; assign_key makes assigning
--- idempotent (the same key gets the same code).
+-- A code is free while assigned_at is NULL; assign_key makes assigning
+-- idempotent (the same key gets the same code). Erasing its profile clears
+-- profile_id and assign_key but keeps assigned_at: the code stays used.
 CREATE TABLE coupon_codes (
     workspace_id BIGINT NOT NULL,
     pool         TEXT COLLATE "C" NOT NULL,
@@ -101,7 +102,9 @@ CREATE TABLE coupon_codes (
 );
 CREATE UNIQUE INDEX coupon_codes_key ON coupon_codes (workspace_id, pool, assign_key)
     WHERE assign_key IS NOT NULL;
-CREATE INDEX coupon_codes_free ON coupon_codes (workspace_id, pool, code) WHERE profile_id IS NULL;
+CREATE INDEX coupon_codes_free ON coupon_codes (workspace_id, pool, code) WHERE assigned_at IS NULL;
+-- The codes of one profile, for its erasure.
+CREATE INDEX coupon_codes_profile ON coupon_codes (workspace_id, profile_id) WHERE profile_id IS NOT NULL;
 
 -- A journey's statistics count its messages by idempotency-key prefix. The
 -- key's unique index uses the database's collation, in which a prefix is

@@ -758,3 +758,114 @@ pub async fn racing_coupon_assigns_hand_out_each_code_once(store: &dyn Store) {
     let q = store.coupon_pools(ws).await.unwrap().pop().unwrap();
     assert_eq!((q.pool.as_str(), q.assigned), ("q", 1));
 }
+
+pub async fn erase_removes_journey_rows_and_keeps_codes_used(store: &dyn Store) {
+    let (ws, _) = setup(store, "w").await;
+    // `loser` is merged into `gone`: merges leave journey rows on the
+    // loser's id, and erasing `gone` reaches them too.
+    let (gone, loser, kept) = (1, 2, 3);
+    let feed = |seq: i64, p: i64| FeedRow {
+        seq,
+        workspace_id: ws,
+        profile_id: ProfileId(p),
+        name: "Viewed".into(),
+        channel: "web".into(),
+        timestamp: NOW,
+        properties: "{}".into(),
+    };
+    let batch = ProcessedBatch {
+        checkpoint: 3,
+        profiles: [gone, loser, kept].map(|p| profile(ws, p, "{}", None)).into(),
+        journey_feed: vec![feed(1, gone), feed(2, loser), feed(3, kept)],
+        ..Default::default()
+    };
+    store.commit_processed(&batch).await.unwrap();
+    let merge = MergeRecord {
+        workspace_id: ws,
+        kind: MergeKind::Merge,
+        winner: ProfileId(gone),
+        loser: ProfileId(loser),
+        seq: 3,
+        at: NOW,
+        reason: "test".into(),
+    };
+    let batch = ProcessedBatch {
+        checkpoint: 3,
+        merges: vec![merge],
+        ..Default::default()
+    };
+    store.commit_processed(&batch).await.unwrap();
+    store
+        .add_coupons(ws, "p", &["A", "B", "C", "D"].map(String::from), NOW)
+        .await
+        .unwrap();
+    for (p, i) in [(gone, "jin_g"), (loser, "jin_l"), (kept, "jin_k")] {
+        let t = [trace(i, NOW, "start", "entered")];
+        assert!(store
+            .enter_instance(&instance(ws, i, "jny", p, NOW), &t)
+            .await
+            .unwrap());
+        let o = offer(ws, p, "promo", "ten", NOW + 1_000);
+        assert_eq!(store.grant_offer(&o, NOW).await.unwrap(), OfferGrant::Granted);
+    }
+    for (p, key, code) in [(gone, "k_g", "A"), (loser, "k_l", "B")] {
+        let got = store
+            .assign_coupon(ws, "p", ProfileId(p), key, NOW)
+            .await
+            .unwrap();
+        assert_eq!(got.as_deref(), Some(code));
+    }
+
+    let audit = AuditRecord {
+        workspace_id: ws,
+        at: NOW,
+        action: "profile.erase".into(),
+        subject: ProfileId(gone).to_string(),
+        detail: String::new(),
+    };
+    assert!(store
+        .erase_profile(ws, ProfileId(gone), &audit)
+        .await
+        .unwrap()
+        .is_some());
+    for (p, i) in [(gone, "jin_g"), (loser, "jin_l")] {
+        assert_eq!(
+            store.profile_instances(ws, ProfileId(p), None).await.unwrap(),
+            vec![]
+        );
+        assert_eq!(store.instance_trace(ws, i).await.unwrap(), vec![]);
+        assert_eq!(store.active_offers(ws, ProfileId(p), NOW).await.unwrap(), vec![]);
+    }
+    // No trace row is left behind: an instance with the erased id starts
+    // with its own trace only.
+    let again = [trace("jin_g", NOW + 1, "start", "again")];
+    store
+        .enter_instance(&instance(ws, "jin_g", "jny", 9, NOW), &again)
+        .await
+        .unwrap();
+    assert_eq!(store.instance_trace(ws, "jin_g").await.unwrap(), again);
+    assert_eq!(store.journey_feed(0, 10).await.unwrap(), vec![feed(3, kept)]);
+    let k = store.profile_instances(ws, ProfileId(kept), None).await.unwrap();
+    assert_eq!(ids(&k), ["jin_k"], "other profiles keep theirs");
+    assert_eq!(store.instance_trace(ws, "jin_k").await.unwrap().len(), 1);
+    assert_eq!(
+        store.active_offers(ws, ProfileId(kept), NOW).await.unwrap().len(),
+        1
+    );
+
+    // The erased profile's codes stay used, and their keys are gone: the
+    // same key no longer finds its code, and no code is handed out twice.
+    let pools = store.coupon_pools(ws).await.unwrap();
+    assert_eq!((pools[0].total, pools[0].assigned), (4, 2));
+    let mut handed = Vec::new();
+    for key in ["k_g", "k_l", "k_k"] {
+        handed.push(
+            store
+                .assign_coupon(ws, "p", ProfileId(kept), key, NOW)
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(handed, [Some("C".to_string()), Some("D".to_string()), None]);
+    assert_eq!(store.coupon_pools(ws).await.unwrap()[0].assigned, 4);
+}

@@ -40,6 +40,8 @@ pub(super) async fn erase_profile(
         )
         .await
         .map_err(map_pg)? as usize;
+    // Before the redirects go: it also reaches the ids merged into this one.
+    super::journeys::erase(&tx, ws.0, id, audit.at).await?;
     for sql in [
         "DELETE FROM timeline WHERE workspace_id = $1 AND profile_id = $2",
         "DELETE FROM profile_search WHERE workspace_id = $1 AND profile_id = $2",

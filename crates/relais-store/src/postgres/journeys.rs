@@ -118,6 +118,42 @@ pub(super) async fn write_feed(tx: &Tx<'_>, feed: &[FeedRow]) -> StoreResult<()>
     Ok(())
 }
 
+/// Erasure (`erase::erase_profile`, in its transaction): the journey rows of
+/// the profile and of the ids merged into it (merges leave them on the
+/// loser's id), so it runs before their redirects are deleted. Instances go
+/// with their traces, as do feed rows and offers; coupon codes stay used
+/// (`assigned_at` kept, so never handed out again) but lose profile and key.
+pub(super) async fn erase(tx: &Tx<'_>, ws: i64, profile: i64, now: i64) -> StoreResult<()> {
+    // The ids first, then `= ANY`: an index condition in every statement,
+    // where `IN (subquery)` plans as a semi-join over the whole workspace.
+    let merged = query_tx(
+        tx,
+        "SELECT old_id FROM profile_redirects WHERE workspace_id = $1 AND new_id = $2",
+        &[&ws, &profile],
+    )
+    .await?;
+    let ids: Vec<i64> = std::iter::once(profile)
+        .chain(merged.iter().map(|r| r.get(0)))
+        .collect();
+    for sql in [
+        "DELETE FROM journey_trace WHERE instance_id IN
+           (SELECT id FROM journey_instances WHERE workspace_id = $1 AND profile_id = ANY($2))",
+        "DELETE FROM journey_instances WHERE workspace_id = $1 AND profile_id = ANY($2)",
+        "DELETE FROM journey_feed WHERE workspace_id = $1 AND profile_id = ANY($2)",
+        "DELETE FROM profile_offers WHERE workspace_id = $1 AND profile_id = ANY($2)",
+    ] {
+        exec(tx, sql, &[&ws, &ids]).await?;
+    }
+    exec(
+        tx,
+        "UPDATE coupon_codes SET profile_id = NULL, assign_key = NULL, assigned_at = coalesce(assigned_at, $3)
+         WHERE workspace_id = $1 AND profile_id = ANY($2)",
+        &[&ws, &ids, &now],
+    )
+    .await
+    .map(drop)
+}
+
 #[async_trait]
 impl JourneyStore for PgStore {
     async fn create_journey(&self, j: &JourneyRecord) -> StoreResult<()> {
@@ -645,9 +681,9 @@ impl JourneyStore for PgStore {
             let taken = query_cached(
                 &client,
                 "UPDATE coupon_codes SET profile_id = $3, assign_key = $4, assigned_at = $5
-                 WHERE workspace_id = $1 AND pool = $2 AND profile_id IS NULL
+                 WHERE workspace_id = $1 AND pool = $2 AND assigned_at IS NULL
                    AND code = (SELECT code FROM coupon_codes
-                               WHERE workspace_id = $1 AND pool = $2 AND profile_id IS NULL
+                               WHERE workspace_id = $1 AND pool = $2 AND assigned_at IS NULL
                                ORDER BY code LIMIT 1 FOR UPDATE SKIP LOCKED)
                  RETURNING code",
                 &[&ws.0, &pool, &profile.0, &key, &now],
@@ -668,7 +704,7 @@ impl JourneyStore for PgStore {
         let client = self.client().await?;
         let rows = query_cached(
             &client,
-            "SELECT pool, count(*), count(profile_id) FROM coupon_codes
+            "SELECT pool, count(*), count(assigned_at) FROM coupon_codes
              WHERE workspace_id = $1 GROUP BY pool ORDER BY pool",
             &[&ws.0],
         )

@@ -94,6 +94,35 @@ pub(super) fn write_feed(tx: &Transaction, feed: &[FeedRow]) -> rusqlite::Result
     Ok(())
 }
 
+/// Erasure (`Store::erase_profile`, in its transaction): the journey rows of
+/// the profile and of the ids merged into it (merges leave them on the
+/// loser's id), so it runs before their redirects are deleted. Instances go
+/// with their traces, as do feed rows and offers; coupon codes stay used
+/// (`assigned_at` kept, so never handed out again) but lose profile and key.
+pub(super) fn erase(tx: &Transaction, ws: i64, profile: i64, now: i64) -> rusqlite::Result<()> {
+    const IDS: &str =
+        "(SELECT ?2 UNION ALL SELECT old_id FROM profile_redirects WHERE workspace_id = ?1 AND new_id = ?2)";
+    for sql in [
+        format!(
+            "DELETE FROM journey_trace WHERE instance_id IN
+               (SELECT id FROM journey_instances WHERE workspace_id = ?1 AND profile_id IN {IDS})"
+        ),
+        format!("DELETE FROM journey_instances WHERE workspace_id = ?1 AND profile_id IN {IDS}"),
+        format!("DELETE FROM journey_feed WHERE workspace_id = ?1 AND profile_id IN {IDS}"),
+        format!("DELETE FROM profile_offers WHERE workspace_id = ?1 AND profile_id IN {IDS}"),
+    ] {
+        tx.execute(&sql, params![ws, profile])?;
+    }
+    tx.execute(
+        &format!(
+            "UPDATE coupon_codes SET profile_id = NULL, assign_key = NULL, assigned_at = coalesce(assigned_at, ?3)
+             WHERE workspace_id = ?1 AND profile_id IN {IDS}"
+        ),
+        params![ws, profile, now],
+    )?;
+    Ok(())
+}
+
 /// `(key, count)` pairs of a `GROUP BY` statement.
 fn counted(c: &Connection, sql: &str, p: impl rusqlite::Params) -> rusqlite::Result<Vec<(String, i64)>> {
     c.prepare_cached(sql)?
@@ -580,7 +609,7 @@ impl JourneyStore for SqliteStore {
             let free: Option<String> = tx
                 .prepare_cached(
                     "SELECT code FROM coupon_codes
-                     WHERE workspace_id = ?1 AND pool = ?2 AND profile_id IS NULL ORDER BY code LIMIT 1",
+                     WHERE workspace_id = ?1 AND pool = ?2 AND assigned_at IS NULL ORDER BY code LIMIT 1",
                 )?
                 .query_row(params![ws.0, pool], |r| r.get(0))
                 .optional()?;
@@ -601,7 +630,7 @@ impl JourneyStore for SqliteStore {
     async fn coupon_pools(&self, ws: WorkspaceId) -> StoreResult<Vec<CouponPoolStats>> {
         self.read(move |c| {
             c.prepare_cached(
-                "SELECT pool, count(*), count(profile_id) FROM coupon_codes
+                "SELECT pool, count(*), count(assigned_at) FROM coupon_codes
                  WHERE workspace_id = ?1 GROUP BY pool ORDER BY pool",
             )?
             .query_map([ws.0], |r| {
