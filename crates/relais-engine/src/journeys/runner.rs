@@ -17,7 +17,7 @@ use relais_core::condition::HistEvent;
 use relais_core::journey::Trigger;
 use relais_core::time::now_ms;
 use relais_core::{Error, ErrorCode, ProfileId, WorkspaceId};
-use relais_store::{FeedRow, InstanceRecord, TraceRecord};
+use relais_store::{FeedRow, InstanceRecord};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, Weak};
@@ -127,10 +127,7 @@ pub(super) async fn run_one(e: &Engine, inst: InstanceRecord, wake: Wake<'_>) ->
         .await?
     else {
         let mut gone = inst;
-        gone.status = "done".into();
-        gone.wake_at = None;
-        gone.exited_at = Some(now_ms());
-        gone.exit_reason = Some("journey_deleted".into());
+        steps::finish(&mut gone, "journey_deleted", now_ms());
         e.store.save_instance(&gone, &[]).await?;
         return Ok(());
     };
@@ -157,18 +154,8 @@ pub(super) async fn run_one(e: &Engine, inst: InstanceRecord, wake: Wake<'_>) ->
         Err(err) => {
             let now = now_ms();
             let mut failed = backup;
-            failed.status = "done".into();
-            failed.wake_at = None;
-            failed.wait_event = None;
-            failed.exited_at = Some(now);
-            failed.exit_reason = Some("failed".into());
-            let t = TraceRecord {
-                instance_id: failed.id.clone(),
-                at: now,
-                node: failed.node.clone(),
-                kind: "failed".into(),
-                detail: err.to_string(),
-            };
+            steps::finish(&mut failed, "failed", now);
+            let t = steps::trace_row(&failed, now, "failed", err.to_string());
             e.store.save_instance(&failed, &[t]).await?;
             Ok(())
         }
@@ -200,7 +187,7 @@ async fn on_event(e: &Engine, row: &FeedRow) -> Result<(), Error> {
                 row.timestamp >= inst.entered_at - 1_000 && row.timestamp <= inst.entered_at + g.within_ms;
             if within && g.event.matches(&hist) {
                 inst.converted_at = Some(row.timestamp);
-                trace.push(note(
+                trace.push(steps::trace_row(
                     &inst,
                     now,
                     "converted",
@@ -219,13 +206,9 @@ async fn on_event(e: &Engine, row: &FeedRow) -> Result<(), Error> {
             };
             if exit || exit_cond {
                 let reason = if exit { "exit_event" } else { "exit_condition" };
-                inst.status = "done".into();
-                inst.wake_at = None;
-                inst.wait_event = None;
-                inst.exited_at = Some(now);
-                inst.exit_reason = Some(reason.into());
+                steps::finish(&mut inst, reason, now);
                 inst.updated_at = now;
-                trace.push(note(
+                trace.push(steps::trace_row(
                     &inst,
                     now,
                     "exited",
@@ -262,16 +245,6 @@ async fn on_event(e: &Engine, row: &FeedRow) -> Result<(), Error> {
         .await?;
     }
     Ok(())
-}
-
-fn note(inst: &InstanceRecord, at: i64, kind: &str, detail: String) -> TraceRecord {
-    TraceRecord {
-        instance_id: inst.id.clone(),
-        at,
-        node: inst.node.clone(),
-        kind: kind.into(),
-        detail,
-    }
 }
 
 /// Whether the instance's armed wait accepts this event (filters and correlation).
@@ -400,7 +373,7 @@ pub async fn enter_at(
         exit_reason: None,
         converted_at: None,
     };
-    let t = note(
+    let t = steps::trace_row(
         &inst,
         now,
         "entered",

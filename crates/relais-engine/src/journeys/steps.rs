@@ -66,13 +66,7 @@ pub async fn advance(
     let mut ctx: Ctx = serde_json::from_str(&inst.context).unwrap_or_default();
     let mut trace: Vec<TraceRecord> = Vec::new();
     let mut note = |inst: &InstanceRecord, kind: &str, detail: String| {
-        trace.push(TraceRecord {
-            instance_id: inst.id.clone(),
-            at: now,
-            node: inst.node.clone(),
-            kind: kind.to_owned(),
-            detail,
-        });
+        trace.push(trace_row(inst, now, kind, detail));
     };
     let state = match crate::messaging::profile_state(engine, ws, inst.profile_id).await {
         Ok((pid, state)) => {
@@ -344,7 +338,8 @@ pub async fn advance(
     save(engine, inst, ctx, trace).await
 }
 
-fn finish(inst: &mut InstanceRecord, reason: &str, now: i64) {
+/// Ends the instance: no timer, no wait, the reason kept.
+pub(super) fn finish(inst: &mut InstanceRecord, reason: &str, now: i64) {
     inst.status = "done".into();
     inst.wake_at = None;
     inst.wait_event = None;
@@ -361,6 +356,17 @@ async fn save(
     inst.context = serde_json::to_string(&ctx).map_err(|e| Error::internal(e.to_string()))?;
     engine.store.save_instance(&inst, &trace).await?;
     Ok(inst)
+}
+
+/// One decision about the instance at its current step.
+pub(super) fn trace_row(inst: &InstanceRecord, at: i64, kind: &str, detail: String) -> TraceRecord {
+    TraceRecord {
+        instance_id: inst.id.clone(),
+        at,
+        node: inst.node.clone(),
+        kind: kind.to_owned(),
+        detail,
+    }
 }
 
 /// A stable number in `0..n` from a string.
