@@ -147,5 +147,6 @@ async fn messaging_start(store: &DynStore, config: &EngineConfig) -> anyhow::Res
         dispatcher: Arc::new(dispatcher),
         signer: messaging::links::Signer::new(key, &base),
         sources,
+        locks: Default::default(),
     })
 }

@@ -23,6 +23,8 @@ pub struct Messaging {
     pub dispatcher: Arc<Dispatcher>,
     pub signer: Signer,
     pub sources: Arc<InternalSources>,
+    /// Held from a marketing send's cap check to its outbox insert.
+    pub locks: super::governance::ProfileLocks,
 }
 
 fn bad_link() -> Error {

@@ -87,6 +87,26 @@ pub async fn decide(store: &DynStore, cfg: &GovernanceConfig, a: &Ask<'_>) -> Re
     Ok(Decision::Send { not_before: None })
 }
 
+/// Striped per-profile locks held by a marketing send from its cap check to
+/// its outbox insert, so two sends to one profile (two journeys, a journey
+/// and the API) never both pass a cap that has one place left. In-process:
+/// one Relais binary serves a store (DESIGN.md).
+pub struct ProfileLocks(Vec<tokio::sync::Mutex<()>>);
+
+impl Default for ProfileLocks {
+    fn default() -> Self {
+        ProfileLocks((0..1024).map(|_| tokio::sync::Mutex::new(())).collect())
+    }
+}
+
+impl ProfileLocks {
+    pub async fn lock(&self, ws: WorkspaceId, profile: ProfileId) -> tokio::sync::MutexGuard<'_, ()> {
+        let h = Sha256::digest(format!("{}:{}", ws.0, profile.0));
+        let i = u64::from_be_bytes(h[..8].try_into().expect("8 bytes")) as usize % self.0.len();
+        self.0[i].lock().await
+    }
+}
+
 fn random_hex() -> String {
     hex::encode(rand::random::<[u8; 16]>())
 }

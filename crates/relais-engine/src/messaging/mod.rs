@@ -226,6 +226,11 @@ pub async fn send(engine: &Engine, ws: WorkspaceId, req: SendRequest) -> Result<
         &m.signer,
         &engine.config.channels.email_from,
     )?;
+    // Caps are check-then-insert: one marketing send per profile at a time.
+    let _one_at_a_time = match marketing {
+        true => Some(m.locks.lock(ws, pid).await),
+        false => None,
+    };
     let (address, decision) = match compose::address(channel, pid, &state, &req.content) {
         Ok((address, key)) => {
             let ask = Ask {
