@@ -74,7 +74,8 @@ macro_rules! conformance_suite {
             racing_offer_grants_grant_one,
             coupons_add_assign_once_and_count,
             racing_coupon_assigns_hand_out_each_code_once,
-            erase_removes_journey_rows_and_keeps_codes_used
+            erase_removes_journey_rows_and_keeps_codes_used,
+            journey_runs_enter_pages_once_with_their_progress
         );
     };
     (@cases $attrs:tt $make:expr; $($case:ident),* $(,)?) => {

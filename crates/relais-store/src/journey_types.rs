@@ -135,3 +135,20 @@ pub struct CouponPoolStats {
     pub total: i64,
     pub assigned: i64,
 }
+
+/// One run of a scheduled or date-trait journey: the walk of its audience
+/// by profile id (docs/journeys.md, Schedules).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JourneyRun {
+    pub workspace_id: WorkspaceId,
+    pub journey_id: String,
+    /// The run's nominal time (`schedule`) or day (`date`).
+    pub run_key: String,
+    /// The last profile id walked (0 before the first page).
+    pub cursor: i64,
+    /// Profiles entered by this run so far.
+    pub entered: i64,
+    pub started_at: i64,
+    /// When the walk reached the end of the audience.
+    pub done_at: Option<i64>,
+}

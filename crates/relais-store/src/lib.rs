@@ -215,6 +215,21 @@ pub trait JourneyStore: Send + Sync + 'static {
     ) -> StoreResult<Option<String>>;
     /// Every pool of the workspace with its counts, by name.
     async fn coupon_pools(&self, ws: WorkspaceId) -> StoreResult<Vec<CouponPoolStats>>;
+    /// Enters one page of a run: the instances not already there (by id),
+    /// each with its trace row, and the run's progress (`cursor`,
+    /// `done_at`; `entered` grows by the instances new here), all in one
+    /// transaction, so a crash keeps both or neither. Returns how many
+    /// instances were new.
+    async fn enter_run_page(
+        &self,
+        entries: &[(InstanceRecord, TraceRecord)],
+        run: &JourneyRun,
+    ) -> StoreResult<u64>;
+    async fn journey_run(&self, ws: WorkspaceId, journey_id: &str, run_key: &str)
+        -> StoreResult<Option<JourneyRun>>;
+    /// A journey's runs, newest start first, at most `limit`.
+    async fn journey_runs(&self, ws: WorkspaceId, journey_id: &str, limit: usize)
+        -> StoreResult<Vec<JourneyRun>>;
 }
 
 /// Everything Relais persists. Implementations must pass [`conformance`].

@@ -34,6 +34,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (5, include_str!("../migrations/sqlite/0005_messages.sql")),
     (6, include_str!("../migrations/sqlite/0006_catalog.sql")),
     (7, include_str!("../migrations/sqlite/0007_journeys.sql")),
+    (8, include_str!("../migrations/sqlite/0008_journey_runs.sql")),
 ];
 const MAX_IDLE_READERS: usize = 8;
 

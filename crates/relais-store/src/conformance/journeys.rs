@@ -5,6 +5,9 @@
 
 use super::*;
 use std::future::Future;
+
+mod runs;
+pub use runs::*;
 use std::pin::Pin;
 use std::task::Poll;
 

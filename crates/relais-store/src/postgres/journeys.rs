@@ -8,6 +8,8 @@ use super::messages::{exec, Tx};
 use super::*;
 use tokio_postgres::types::ToSql;
 
+mod runs;
+
 const JOURNEY_COLS: &str = "workspace_id, id, name, status, version, definition, created_at, updated_at";
 const INSTANCE_COLS: &str = "id, workspace_id, journey_id, version, profile_id, status, node, wake_at,
     wait_event, context, entered_at, updated_at, exited_at, exit_reason, converted_at";
@@ -70,7 +72,7 @@ async fn query_tx(tx: &Tx<'_>, sql: &str, p: &[&(dyn ToSql + Sync)]) -> StoreRes
 }
 
 /// Appends trace rows; `n` is drawn in list order.
-async fn append_trace(tx: &Tx<'_>, trace: &[TraceRecord]) -> StoreResult<()> {
+pub(super) async fn append_trace(tx: &Tx<'_>, trace: &[TraceRecord]) -> StoreResult<()> {
     if trace.is_empty() {
         return Ok(());
     }
@@ -717,5 +719,21 @@ impl JourneyStore for PgStore {
                 assigned: r.get(2),
             })
             .collect())
+    }
+
+    async fn enter_run_page(
+        &self,
+        entries: &[(InstanceRecord, TraceRecord)],
+        run: &JourneyRun,
+    ) -> StoreResult<u64> {
+        runs::enter_page(self, entries, run).await
+    }
+
+    async fn journey_run(&self, ws: WorkspaceId, journey_id: &str, run_key: &str) -> StoreResult<Option<JourneyRun>> {
+        runs::get(self, ws, journey_id, run_key).await
+    }
+
+    async fn journey_runs(&self, ws: WorkspaceId, journey_id: &str, limit: usize) -> StoreResult<Vec<JourneyRun>> {
+        runs::list(self, ws, journey_id, limit).await
     }
 }

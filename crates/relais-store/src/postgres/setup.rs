@@ -11,6 +11,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (4, include_str!("../../migrations/postgres/0004_messages.sql")),
     (5, include_str!("../../migrations/postgres/0005_catalog.sql")),
     (6, include_str!("../../migrations/postgres/0006_journeys.sql")),
+    (7, include_str!("../../migrations/postgres/0007_journey_runs.sql")),
 ];
 
 /// Advisory lock held while migrating (one key for the whole database:

@@ -73,6 +73,48 @@ fn append_trace(tx: &Transaction, trace: &[TraceRecord]) -> rusqlite::Result<()>
     Ok(())
 }
 
+/// Inserts an instance unless one with its id exists; `true` when new.
+fn insert_instance(tx: &Transaction, i: &InstanceRecord) -> rusqlite::Result<bool> {
+    let n = tx
+        .prepare_cached(&format!(
+            "INSERT INTO journey_instances ({INSTANCE_COLS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+             ON CONFLICT (id) DO NOTHING"
+        ))?
+        .execute(params![
+            i.id,
+            i.workspace_id.0,
+            i.journey_id,
+            i.version,
+            i.profile_id.0,
+            i.status,
+            i.node,
+            i.wake_at,
+            i.wait_event,
+            i.context,
+            i.entered_at,
+            i.updated_at,
+            i.exited_at,
+            i.exit_reason,
+            i.converted_at
+        ])?;
+    Ok(n > 0)
+}
+
+fn run_row(r: &rusqlite::Row) -> rusqlite::Result<JourneyRun> {
+    Ok(JourneyRun {
+        workspace_id: WorkspaceId(r.get(0)?),
+        journey_id: r.get(1)?,
+        run_key: r.get(2)?,
+        cursor: r.get(3)?,
+        entered: r.get(4)?,
+        started_at: r.get(5)?,
+        done_at: r.get(6)?,
+    })
+}
+
+const RUN_COLS: &str = "workspace_id, journey_id, run_key, cursor, entered, started_at, done_at";
+
 /// Feed rows of a processed batch (`commit::apply_processed`); a seq already
 /// in the feed is skipped, so a replayed batch adds nothing twice.
 pub(super) fn write_feed(tx: &Transaction, feed: &[FeedRow]) -> rusqlite::Result<()> {
@@ -281,30 +323,7 @@ impl JourneyStore for SqliteStore {
     async fn enter_instance(&self, i: &InstanceRecord, trace: &[TraceRecord]) -> StoreResult<bool> {
         self.write(|c| {
             let tx = c.transaction()?;
-            let inserted = tx
-                .prepare_cached(&format!(
-                    "INSERT INTO journey_instances ({INSTANCE_COLS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-                     ON CONFLICT (id) DO NOTHING"
-                ))?
-                .execute(params![
-                    i.id,
-                    i.workspace_id.0,
-                    i.journey_id,
-                    i.version,
-                    i.profile_id.0,
-                    i.status,
-                    i.node,
-                    i.wake_at,
-                    i.wait_event,
-                    i.context,
-                    i.entered_at,
-                    i.updated_at,
-                    i.exited_at,
-                    i.exit_reason,
-                    i.converted_at
-                ])?;
-            if inserted == 0 {
+            if !insert_instance(&tx, i)? {
                 return Ok(false);
             }
             append_trace(&tx, trace)?;
@@ -640,6 +659,66 @@ impl JourneyStore for SqliteStore {
                     assigned: r.get(2)?,
                 })
             })?
+            .collect()
+        })
+        .await
+    }
+
+    async fn enter_run_page(
+        &self,
+        entries: &[(InstanceRecord, TraceRecord)],
+        run: &JourneyRun,
+    ) -> StoreResult<u64> {
+        self.write(|c| {
+            let tx = c.transaction()?;
+            let mut new = 0u64;
+            for (i, t) in entries {
+                if insert_instance(&tx, i)? {
+                    append_trace(&tx, std::slice::from_ref(t))?;
+                    new += 1;
+                }
+            }
+            tx.prepare_cached(&format!(
+                "INSERT INTO journey_runs ({RUN_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (workspace_id, journey_id, run_key) DO UPDATE SET
+                   cursor = excluded.cursor, done_at = excluded.done_at,
+                   entered = journey_runs.entered + ?5"
+            ))?
+            .execute(params![
+                run.workspace_id.0,
+                run.journey_id,
+                run.run_key,
+                run.cursor,
+                new as i64,
+                run.started_at,
+                run.done_at
+            ])?;
+            tx.commit()?;
+            Ok(new)
+        })
+        .await
+    }
+
+    async fn journey_run(&self, ws: WorkspaceId, journey_id: &str, run_key: &str) -> StoreResult<Option<JourneyRun>> {
+        let (j, k) = (journey_id.to_owned(), run_key.to_owned());
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {RUN_COLS} FROM journey_runs WHERE workspace_id = ?1 AND journey_id = ?2 AND run_key = ?3"
+            ))?
+            .query_row(params![ws.0, j, k], run_row)
+            .optional()
+        })
+        .await
+    }
+
+    async fn journey_runs(&self, ws: WorkspaceId, journey_id: &str, limit: usize) -> StoreResult<Vec<JourneyRun>> {
+        let j = journey_id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {RUN_COLS} FROM journey_runs WHERE workspace_id = ?1 AND journey_id = ?2
+                 ORDER BY started_at DESC, run_key DESC LIMIT ?3"
+            ))?
+            .query_map(params![ws.0, j, limit as i64], run_row)?
             .collect()
         })
         .await
