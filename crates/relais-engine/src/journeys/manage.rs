@@ -48,14 +48,7 @@ pub async fn validate(engine: &Engine, ws: WorkspaceId, doc: &Value) -> Result<V
     let (j, mut warnings) = journey::parse(doc)?;
     let segment = match &j.trigger {
         Trigger::Segment { segment, .. } => Some(("trigger", segment.as_str())),
-        // Parsed and validated, not run yet: refused rather than silently idle.
-        Trigger::Schedule(_) | Trigger::Date(_) => {
-            return Err(Error::new(
-                ErrorCode::InvalidJourney,
-                "journey at trigger: schedule and date-trait triggers are not supported yet; \
-                 trigger by event, segment entry/exit or API (docs/journeys.md, Known limits)",
-            ))
-        }
+        Trigger::Schedule(s) => Some(("trigger.schedule.segment", s.segment.as_str())),
         _ => None,
     };
     if let Some((path, s)) = segment {
@@ -69,6 +62,19 @@ pub async fn validate(engine: &Engine, ws: WorkspaceId, doc: &Value) -> Result<V
                 format!("journey at {path}: no segment {s} in this workspace"),
             ));
         }
+    }
+    let recurring = match &j.trigger {
+        Trigger::Schedule(s) => s.every_days.is_some(),
+        Trigger::Date(d) => d.yearly,
+        _ => false,
+    };
+    if recurring && j.reentry == relais_core::journey::Reentry::Never {
+        warnings.push(Warning {
+            path: "reentry".into(),
+            message: "re-entry is never: a profile enters one run only, later runs skip it \
+                      (set reentry: always for a recurring send)"
+                .into(),
+        });
     }
     if j.exit_events.is_empty() && j.exit_condition.is_none() && matches!(j.trigger, Trigger::Event(_)) {
         warnings.push(Warning {
@@ -334,6 +340,19 @@ pub struct JourneyStats {
     /// `{channel: {status: count}}`.
     #[schema(value_type = Object)]
     pub messages: serde_json::Map<String, Value>,
+    /// Schedule and date-trait journeys: the last runs, newest first.
+    pub runs: Vec<RunView>,
+}
+
+/// One run of a scheduled or date-trait journey.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RunView {
+    /// `schedule:<time>` or `date:<day>`.
+    pub run: String,
+    pub entered: i64,
+    pub done: bool,
+    pub started_at: String,
+    pub done_at: Option<String>,
 }
 
 pub async fn stats(engine: &Engine, ws: WorkspaceId, id: &str) -> Result<JourneyStats, Error> {
@@ -361,6 +380,19 @@ pub async fn stats(engine: &Engine, ws: WorkspaceId, id: &str) -> Result<Journey
         at_step: c.at_node.into_iter().map(|(k, n)| (k, Value::from(n))).collect(),
         exited: c.exited.into_iter().map(|(k, n)| (k, Value::from(n))).collect(),
         messages,
+        runs: engine
+            .store
+            .journey_runs(ws, id, 20)
+            .await?
+            .into_iter()
+            .map(|r| RunView {
+                run: r.run_key,
+                entered: r.entered,
+                done: r.done_at.is_some(),
+                started_at: format_ms(r.started_at),
+                done_at: r.done_at.map(format_ms),
+            })
+            .collect(),
     })
 }
 

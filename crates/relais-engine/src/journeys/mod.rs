@@ -5,6 +5,7 @@
 //! * [`runner`] — the loop: feed rows (triggers, waits, exits, goals) and
 //!   due timers, from the store, so a restart resumes where it was.
 //! * [`steps`] — one instance through its steps until it waits or exits.
+//! * [`schedule`] — schedule and date-trait triggers: runs walking their audience.
 //! * [`timing`] — when a delay ends, in the profile's time zone.
 //! * [`manage`] — create, apply, activate, pause, trigger, statistics, traces.
 //! * [`coupons`] — coupon pools: CSV import, generated codes, counts.
@@ -13,6 +14,7 @@ pub mod coupons;
 pub mod interest;
 pub mod manage;
 mod runner;
+mod schedule;
 mod steps;
 mod timing;
 
@@ -45,6 +47,8 @@ pub struct Journeys {
     versions: Mutex<HashMap<(WorkspaceId, String, i32), Arc<Journey>>>,
     /// New instances or timers sooner than the runner's sleep.
     pub wake: Notify,
+    /// Runs walked to the end (journey, version, run key): not asked again.
+    done_runs: Mutex<HashSet<(WorkspaceId, String, String)>>,
 }
 
 fn parse_stored(definition: &str) -> Result<Journey, Error> {
@@ -107,6 +111,22 @@ impl Journeys {
             .get(&ws)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Every workspace's active and paused journeys.
+    pub fn all_live(&self) -> Vec<Arc<Live>> {
+        let live = self.live.read().unwrap_or_else(|p| p.into_inner());
+        live.values().flatten().cloned().collect()
+    }
+
+    fn run_done(&self, j: &JourneyRecord, key: &str) -> bool {
+        let done = self.done_runs.lock().unwrap_or_else(|p| p.into_inner());
+        done.contains(&(j.workspace_id, j.id.clone(), key.to_owned()))
+    }
+
+    fn mark_run_done(&self, j: &JourneyRecord, key: &str) {
+        let mut done = self.done_runs.lock().unwrap_or_else(|p| p.into_inner());
+        done.insert((j.workspace_id, j.id.clone(), key.to_owned()));
     }
 
     pub fn find(&self, ws: WorkspaceId, id: &str) -> Option<Arc<Live>> {

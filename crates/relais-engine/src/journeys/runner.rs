@@ -70,7 +70,8 @@ pub(crate) async fn run(engine: Weak<Engine>, mut shutdown: watch::Receiver<bool
     tracing::info!("journey runner stopped");
 }
 
-/// One pass: the feed, then due instances. `true` when there was work.
+/// One pass: the feed, a page of each due schedule run, then due
+/// instances. `true` when there was work.
 async fn tick(e: &Arc<Engine>) -> Result<bool, Error> {
     let rows = e.store.journey_feed(0, FEED_BATCH).await?;
     for row in &rows {
@@ -81,6 +82,7 @@ async fn tick(e: &Arc<Engine>) -> Result<bool, Error> {
     if let Some(last) = rows.last() {
         e.store.ack_journey_feed(last.seq).await?;
     }
+    let walked = super::schedule::tick(e).await?;
     let now = now_ms();
     let due = e.store.due_instances(now, DUE_BATCH).await?;
     if !due.is_empty() {
@@ -113,7 +115,7 @@ async fn tick(e: &Arc<Engine>) -> Result<bool, Error> {
             .await;
         results.into_iter().collect::<Result<(), Error>>()?;
     }
-    Ok(!rows.is_empty() || !due.is_empty())
+    Ok(!rows.is_empty() || !due.is_empty() || walked)
 }
 
 /// Advances one instance with its journey version; a step that fails for a
@@ -318,9 +320,38 @@ pub async fn enter_at(
     now: i64,
     start_at: Option<i64>,
 ) -> Result<Option<InstanceRecord>, Error> {
+    let (pid, state) = crate::messaging::profile_state(e, live.record.workspace_id, pid).await?;
+    let Some((inst, t)) = prepare_entry(e, live, pid, &state, key, trigger, now, start_at).await? else {
+        return Ok(None);
+    };
+    if !e.store.enter_instance(&inst, &[t]).await? {
+        return Ok(None);
+    }
+    counter!("relais_journey_entries_total").increment(1);
+    if start_at.is_some_and(|s| s > now) {
+        e.journeys.wake.notify_one();
+        return Ok(Some(inst));
+    }
+    run_one(e, inst.clone(), Wake::Due).await?;
+    Ok(Some(inst))
+}
+
+/// The instance a profile (its current id and state) enters with, and its
+/// trace row, when the re-entry rule and the entry condition let it in;
+/// `None` otherwise (or when this very entry was already made: a replay).
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn prepare_entry(
+    e: &Engine,
+    live: &Live,
+    pid: ProfileId,
+    state: &relais_core::profile::ProfileState,
+    key: &str,
+    trigger: Value,
+    now: i64,
+    start_at: Option<i64>,
+) -> Result<Option<(InstanceRecord, relais_store::TraceRecord)>, Error> {
     let ws = live.record.workspace_id;
     let j = &live.journey;
-    let (pid, state) = crate::messaging::profile_state(e, ws, pid).await?;
     let existing = e.store.profile_instances(ws, pid, Some(&live.record.id)).await?;
     let id = instance_id(ws, &live.record.id, pid, key);
     if existing.iter().any(|i| i.id == id) {
@@ -347,7 +378,7 @@ pub async fn enter_at(
         return Ok(None);
     }
     if let Some(c) = &j.entry {
-        if !steps::holds(e, ws, pid, &state, c, now).await? {
+        if !steps::holds(e, ws, pid, state, c, now).await? {
             counter!("relais_journey_entries_refused_total").increment(1);
             return Ok(None);
         }
@@ -379,14 +410,5 @@ pub async fn enter_at(
         "entered",
         format!("{} (version {})", j.name, live.record.version),
     );
-    if !e.store.enter_instance(&inst, &[t]).await? {
-        return Ok(None);
-    }
-    counter!("relais_journey_entries_total").increment(1);
-    if start_at.is_some_and(|s| s > now) {
-        e.journeys.wake.notify_one();
-        return Ok(Some(inst));
-    }
-    run_one(e, inst.clone(), Wake::Due).await?;
-    Ok(Some(inst))
+    Ok(Some((inst, t)))
 }
