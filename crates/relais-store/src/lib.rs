@@ -225,11 +225,19 @@ pub trait JourneyStore: Send + Sync + 'static {
         entries: &[(InstanceRecord, TraceRecord)],
         run: &JourneyRun,
     ) -> StoreResult<u64>;
-    async fn journey_run(&self, ws: WorkspaceId, journey_id: &str, run_key: &str)
-        -> StoreResult<Option<JourneyRun>>;
+    async fn journey_run(
+        &self,
+        ws: WorkspaceId,
+        journey_id: &str,
+        run_key: &str,
+    ) -> StoreResult<Option<JourneyRun>>;
     /// A journey's runs, newest start first, at most `limit`.
-    async fn journey_runs(&self, ws: WorkspaceId, journey_id: &str, limit: usize)
-        -> StoreResult<Vec<JourneyRun>>;
+    async fn journey_runs(
+        &self,
+        ws: WorkspaceId,
+        journey_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<JourneyRun>>;
 }
 
 /// Everything Relais persists. Implementations must pass [`conformance`].

@@ -729,11 +729,21 @@ impl JourneyStore for PgStore {
         runs::enter_page(self, entries, run).await
     }
 
-    async fn journey_run(&self, ws: WorkspaceId, journey_id: &str, run_key: &str) -> StoreResult<Option<JourneyRun>> {
+    async fn journey_run(
+        &self,
+        ws: WorkspaceId,
+        journey_id: &str,
+        run_key: &str,
+    ) -> StoreResult<Option<JourneyRun>> {
         runs::get(self, ws, journey_id, run_key).await
     }
 
-    async fn journey_runs(&self, ws: WorkspaceId, journey_id: &str, limit: usize) -> StoreResult<Vec<JourneyRun>> {
+    async fn journey_runs(
+        &self,
+        ws: WorkspaceId,
+        journey_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<JourneyRun>> {
         runs::list(self, ws, journey_id, limit).await
     }
 }

@@ -699,7 +699,12 @@ impl JourneyStore for SqliteStore {
         .await
     }
 
-    async fn journey_run(&self, ws: WorkspaceId, journey_id: &str, run_key: &str) -> StoreResult<Option<JourneyRun>> {
+    async fn journey_run(
+        &self,
+        ws: WorkspaceId,
+        journey_id: &str,
+        run_key: &str,
+    ) -> StoreResult<Option<JourneyRun>> {
         let (j, k) = (journey_id.to_owned(), run_key.to_owned());
         self.read(move |c| {
             c.prepare_cached(&format!(
@@ -711,7 +716,12 @@ impl JourneyStore for SqliteStore {
         .await
     }
 
-    async fn journey_runs(&self, ws: WorkspaceId, journey_id: &str, limit: usize) -> StoreResult<Vec<JourneyRun>> {
+    async fn journey_runs(
+        &self,
+        ws: WorkspaceId,
+        journey_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<JourneyRun>> {
         let j = journey_id.to_owned();
         self.read(move |c| {
             c.prepare_cached(&format!(

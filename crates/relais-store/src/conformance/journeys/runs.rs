@@ -31,7 +31,13 @@ pub async fn journey_runs_enter_pages_once_with_their_progress(store: &dyn Store
     assert_eq!(store.journey_run(ws, "jny_sched", "r1").await.unwrap(), None);
 
     let first = page(ws, "r1", 1..4);
-    assert_eq!(store.enter_run_page(&first, &run(ws, "r1", 3, false)).await.unwrap(), 3);
+    assert_eq!(
+        store
+            .enter_run_page(&first, &run(ws, "r1", 3, false))
+            .await
+            .unwrap(),
+        3
+    );
     let got = store.journey_run(ws, "jny_sched", "r1").await.unwrap().unwrap();
     assert_eq!((got.cursor, got.entered, got.done_at), (3, 3, None));
     let i = store.get_instance(ws, "jin_r1_2").await.unwrap().unwrap();
@@ -41,7 +47,13 @@ pub async fn journey_runs_enter_pages_once_with_their_progress(store: &dyn Store
     // The same page again (a restart before the cursor was read) and the
     // next one overlapping it: only profiles 4 and 5 are new, no trace twice.
     let again = page(ws, "r1", 2..6);
-    assert_eq!(store.enter_run_page(&again, &run(ws, "r1", 5, true)).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .enter_run_page(&again, &run(ws, "r1", 5, true))
+            .await
+            .unwrap(),
+        2
+    );
     let got = store.journey_run(ws, "jny_sched", "r1").await.unwrap().unwrap();
     assert_eq!((got.cursor, got.entered, got.done_at), (5, 5, Some(NOW + 5)));
     assert_eq!(store.instance_trace(ws, "jin_r1_2").await.unwrap().len(), 1);
@@ -59,5 +71,9 @@ pub async fn journey_runs_enter_pages_once_with_their_progress(store: &dyn Store
     assert_eq!(keys, ["r2", "r1"]);
     assert_eq!(store.journey_runs(ws, "jny_sched", 1).await.unwrap().len(), 1);
     let (other, _) = setup(store, "other").await;
-    assert!(store.journey_runs(other, "jny_sched", 10).await.unwrap().is_empty());
+    assert!(store
+        .journey_runs(other, "jny_sched", 10)
+        .await
+        .unwrap()
+        .is_empty());
 }

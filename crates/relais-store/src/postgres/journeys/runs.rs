@@ -100,7 +100,12 @@ pub(super) async fn enter_page(
     Ok(n as u64)
 }
 
-pub(super) async fn get(store: &PgStore, ws: WorkspaceId, journey: &str, key: &str) -> StoreResult<Option<JourneyRun>> {
+pub(super) async fn get(
+    store: &PgStore,
+    ws: WorkspaceId,
+    journey: &str,
+    key: &str,
+) -> StoreResult<Option<JourneyRun>> {
     let client = store.client().await?;
     let rows = query_cached(
         &client,
@@ -111,7 +116,12 @@ pub(super) async fn get(store: &PgStore, ws: WorkspaceId, journey: &str, key: &s
     Ok(rows.first().map(run_row))
 }
 
-pub(super) async fn list(store: &PgStore, ws: WorkspaceId, journey: &str, limit: usize) -> StoreResult<Vec<JourneyRun>> {
+pub(super) async fn list(
+    store: &PgStore,
+    ws: WorkspaceId,
+    journey: &str,
+    limit: usize,
+) -> StoreResult<Vec<JourneyRun>> {
     let client = store.client().await?;
     let rows = query_cached(
         &client,
