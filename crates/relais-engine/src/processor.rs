@@ -236,7 +236,9 @@ impl Worker {
     async fn process(&mut self, batch: &[LogEvent]) -> Result<(), StoreError> {
         let started = Instant::now();
         let registry = self.state.registry.clone();
-        let keep = |name: &str| registry.keeps_properties(name);
+        // Properties are kept for events segments or journeys read.
+        let interest = self.state.interest.clone();
+        let keep = |name: &str| registry.keeps_properties(name) || interest.wants_name(name);
         let parsed: Vec<Option<serde_json::Value>> = batch
             .iter()
             .map(|e| {

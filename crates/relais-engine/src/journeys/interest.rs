@@ -11,6 +11,10 @@ use std::sync::RwLock;
 #[derive(Default)]
 pub struct Interest {
     names: RwLock<HashSet<(WorkspaceId, String)>>,
+    /// The same names in any workspace: the processor keeps these events'
+    /// properties when it slims payloads (triggers' filters, `data.trigger`,
+    /// correlations read them).
+    any: RwLock<HashSet<String>>,
 }
 
 impl Interest {
@@ -20,7 +24,15 @@ impl Interest {
         !names.is_empty() && names.contains(&(ws, name.to_owned()))
     }
 
+    /// Whether a journey of any workspace names the event.
+    pub fn wants_name(&self, name: &str) -> bool {
+        let any = self.any.read().unwrap_or_else(|p| p.into_inner());
+        !any.is_empty() && any.contains(name)
+    }
+
     pub fn replace(&self, names: HashSet<(WorkspaceId, String)>) {
+        let any = names.iter().map(|(_, n)| n.clone()).collect();
+        *self.any.write().unwrap_or_else(|p| p.into_inner()) = any;
         *self.names.write().unwrap_or_else(|p| p.into_inner()) = names;
     }
 }

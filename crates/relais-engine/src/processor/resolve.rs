@@ -50,7 +50,7 @@ pub(super) struct State {
     /// Segments and computed traits in force.
     pub(super) registry: Arc<Registry>,
     /// Events the journey runner listens to.
-    interest: Arc<crate::journeys::Interest>,
+    pub(super) interest: Arc<crate::journeys::Interest>,
 }
 
 impl State {
