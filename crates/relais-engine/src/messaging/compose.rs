@@ -97,7 +97,11 @@ pub fn wanted_globals(content: &Value) -> (bool, bool) {
 /// The product a send's `data.product` names: a product id, or an object
 /// with `product_id` or `id`.
 pub fn data_product(data: &Value) -> Option<&str> {
-    let p = data.get("product")?;
+    // A journey's trigger event that is about a product (`Product Viewed`)
+    // stands for `data.product`.
+    let p = data
+        .get("product")
+        .or_else(|| data.get("trigger").filter(|t| t.get("product_id").is_some()))?;
     let id = match p {
         Value::Object(o) => o.get("product_id").or_else(|| o.get("id"))?.as_str()?,
         v => v.as_str()?,
@@ -388,8 +392,8 @@ pub fn content(
             Content::Task(TaskContent {
                 title: render("title", &t.title, &ctx)?,
                 instructions: render("instructions", &t.instructions, &ctx)?,
-                queue: t.queue,
-                assignee: t.assignee,
+                queue: render("queue", &t.queue, &ctx)?,
+                assignee: t.assignee.map(|a| render("assignee", &a, &ctx)).transpose()?,
                 due_at: t.due_in_hours.map(|h| s.now + (h * 3_600_000.0) as i64),
             })
         }
