@@ -12,6 +12,7 @@
 mod backfill;
 mod catalog;
 mod email;
+mod journeys;
 mod segments;
 
 use base64::Engine as _;
@@ -33,6 +34,8 @@ pub enum BenchCmd {
     Email(email::EmailBench),
     /// Stock book, nearest shop with stock, recommendations; imports persisted through the engine.
     Catalog(catalog::CatalogBench),
+    /// Broadcast throughput, timer lateness, event and segment-entry to first send.
+    Journeys(journeys::JourneysBench),
 }
 
 #[derive(Args)]
@@ -61,6 +64,7 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Backfill(b) => backfill::run(b).await,
         BenchCmd::Email(b) => email::run(b).await,
         BenchCmd::Catalog(b) => catalog::run(b).await,
+        BenchCmd::Journeys(b) => journeys::run(b).await,
     }
 }
 
