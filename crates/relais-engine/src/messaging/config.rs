@@ -146,7 +146,7 @@ impl RetryPolicy {
 
 /// The governance rules DESIGN.md commits to, for marketing messages.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct GovernanceConfig {
     /// Share of profiles (0–15 %) kept out of all marketing, for uplift.
     pub control_group_percent: f64,
@@ -172,7 +172,10 @@ impl Default for GovernanceConfig {
 }
 
 /// "At most `max` marketing messages per window", on one channel or all.
+/// A misspelt key (`day` for `days`) is refused rather than read as a
+/// rolling 24-hour cap.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FrequencyCap {
     #[serde(default)]
     pub channel: Option<String>,
@@ -186,6 +189,7 @@ pub struct FrequencyCap {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QuietHours {
     /// Local time the quiet window starts ("21:00") and ends ("08:00").
     pub start: String,
