@@ -158,6 +158,8 @@ pub trait JourneyStore: Send + Sync + 'static {
     /// Writes an instance's mutable fields (status, node, wake_at,
     /// wait_event, context, updated_at, exited_at, exit_reason,
     /// converted_at) and appends `trace`, in one transaction, if it exists.
+    /// Committed without an fsync of its own (see [`NewMessage::relaxed`]):
+    /// a power loss can only take the instance back to a step it replays.
     async fn save_instance(&self, i: &InstanceRecord, trace: &[TraceRecord]) -> StoreResult<()>;
     async fn get_instance(&self, ws: WorkspaceId, id: &str) -> StoreResult<Option<InstanceRecord>>;
     /// A profile's instances (of one journey when named), newest entry first.

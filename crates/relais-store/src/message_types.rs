@@ -83,6 +83,11 @@ pub struct NewMessage {
     pub created_at: i64,
     /// Written with the message when it is new (e.g. `Message Skipped`).
     pub emitted: Vec<EmittedEvent>,
+    /// Committed without an fsync of its own: for a journey's send, which
+    /// the runner re-makes (same idempotency key) if a power loss took it
+    /// back. The dispatcher's claim, fsync'd, precedes any delivery and
+    /// makes it durable. `false` for a message acknowledged to an API caller.
+    pub relaxed: bool,
 }
 
 /// A stored message.

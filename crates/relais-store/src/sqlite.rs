@@ -36,7 +36,8 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (7, include_str!("../migrations/sqlite/0007_journeys.sql")),
     (8, include_str!("../migrations/sqlite/0008_journey_runs.sql")),
 ];
-const MAX_IDLE_READERS: usize = 8;
+/// Idle readers kept: a closed one loses its page cache and statements.
+const MAX_IDLE_READERS: usize = 64;
 
 pub struct SqliteStore {
     inner: Arc<Inner>,
@@ -138,9 +139,8 @@ fn spawn_checkpointer(inner: std::sync::Weak<Inner>) -> anyhow::Result<()> {
 
 fn connect(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
-    // WAL: readers never block the writer. synchronous=FULL: a committed
-    // transaction survives power loss, which is what "200 means durable"
-    // promises; group commit keeps the fsync cost per batch, not per event.
+    // WAL: readers never block the writer. synchronous=FULL: a commit survives
+    // power loss ("200 means durable"); group commit pays it per batch.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "busy_timeout", 10_000)?;
@@ -148,7 +148,7 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "cache_size", -65_536)?; // 64 MiB
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "mmap_size", 268_435_456)?;
-    conn.set_prepared_statement_cache_capacity(64);
+    conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
 }
 

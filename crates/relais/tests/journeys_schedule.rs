@@ -1,7 +1,7 @@
 //! Scheduled journeys through the real binary: a broadcast to a segment at
 //! a set time, a birthday (date-trait) journey at a local time, and a
-//! broadcast killed with `kill -9` mid-walk that, restarted, reaches every
-//! member exactly once.
+//! broadcast and a timer burst killed with `kill -9` mid-way that,
+//! restarted, reach every member exactly once.
 
 mod common;
 
@@ -13,7 +13,8 @@ use std::time::Duration;
 both_backends!(
     broadcast_to_a_segment_at_a_time,
     birthdays_at_local_time,
-    broadcast_survives_kill_9_mid_walk
+    broadcast_survives_kill_9_mid_walk,
+    timer_burst_survives_kill_9
 );
 
 fn rfc3339_in(ms: i64) -> String {
@@ -188,7 +189,20 @@ async fn birthdays_at_local_time(s: Server) {
     assert!(passages(&s, "zed").await.is_empty() && passages(&s, "nod").await.is_empty());
 }
 
-async fn broadcast_survives_kill_9_mid_walk(mut s: Server) {
+async fn broadcast_survives_kill_9_mid_walk(s: Server) {
+    // The walk sends as it enters: kill while the first pages are out.
+    kill_9_mid_send(s, json!([])).await;
+}
+
+async fn timer_burst_survives_kill_9(s: Server) {
+    // Every member parked on the same 3-second delay: kill while they fire.
+    kill_9_mid_send(s, json!([{"id": "park", "type": "delay", "for": {"seconds": 3}}])).await;
+}
+
+/// A broadcast to 2,500 members, its steps before the send given; the
+/// server is killed (SIGKILL) as soon as the first message is queued and
+/// started again: every member gets exactly one message.
+async fn kill_9_mid_send(mut s: Server, before_send: Value) {
     const N: usize = 2_500;
     for chunk in (0..N).collect::<Vec<_>>().chunks(500) {
         let batch: Vec<Value> = chunk
@@ -208,18 +222,20 @@ async fn broadcast_survives_kill_9_mid_walk(mut s: Server) {
         "the segment's backfill",
     )
     .await;
+    let mut steps = before_send.as_array().cloned().unwrap_or_default();
+    steps.push(json!({"id": "mail", "type": "send", "channel": "email",
+                      "content": {"email": {"subject": "News", "html": "<p>News</p>"}}}));
     apply(
         &s,
         json!({
             "name": "Everyone", "trigger": {"schedule": {"segment": seg, "at": rfc3339_in(500)}},
-            "steps": [{"id": "mail", "type": "send", "channel": "email",
-                       "content": {"email": {"subject": "News", "html": "<p>News</p>"}}}]
+            "steps": steps
         }),
     )
     .await;
-    // Kill as soon as the walk has begun, then start again.
+    // Kill as soon as the sends have begun, then start again.
     let mut before = 0;
-    for _ in 0..400 {
+    for _ in 0..600 {
         before = all_messages(&s).await.len();
         if before > 0 {
             break;

@@ -139,7 +139,10 @@ pub(super) async fn run_one(e: &Engine, inst: InstanceRecord, wake: Wake<'_>) ->
         .is_some_and(|l| l.record.status == "paused");
     let backup = inst.clone();
     counter!("relais_journey_steps_total").increment(1);
-    match advance(e, &journey, paused, inst, wake).await {
+    let t0 = std::time::Instant::now();
+    let advanced = advance(e, &journey, paused, inst, wake).await;
+    histogram!("relais_journey_advance_seconds").record(t0.elapsed().as_secs_f64());
+    match advanced {
         Ok(_) => Ok(()),
         Err(err)
             if matches!(

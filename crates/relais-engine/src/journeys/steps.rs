@@ -443,6 +443,7 @@ fn request(
             }
             .to_owned(),
         ),
+        from_journey: true,
     }
 }
 
@@ -543,7 +544,9 @@ async fn send(
         if let Some(c) = &s.campaign {
             req.campaign = Some(c.clone());
         }
+        let t0 = std::time::Instant::now();
         let (view, _) = messaging::send(engine, ws, req).await?;
+        metrics::histogram!("relais_journey_send_seconds").record(t0.elapsed().as_secs_f64());
         if view.status == "skipped" {
             let reason = view.reason.clone().unwrap_or_default();
             notes.push(("skipped", describe(&view)));

@@ -533,6 +533,7 @@ mod tests {
             // Distinct creation times keep the expected order unambiguous.
             created_at: 1_700_000_000_000 + n as i64,
             emitted: Vec::new(),
+            relaxed: false,
         };
         engine.store.enqueue_message(&new).await.unwrap();
         engine.messaging.dispatcher.wake.notify_one();

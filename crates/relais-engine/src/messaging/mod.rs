@@ -62,6 +62,10 @@ pub struct SendRequest {
     /// workspace's `quiet_hours.behaviour`).
     #[serde(default)]
     pub quiet_hours: Option<String>,
+    /// Set by a journey's send step (never from the API): the message is
+    /// stored without an fsync of its own (`NewMessage::relaxed`).
+    #[serde(skip)]
+    pub from_journey: bool,
 }
 
 /// A message as the API shows it.
@@ -294,6 +298,7 @@ pub async fn send(engine: &Engine, ws: WorkspaceId, req: SendRequest) -> Result<
         next_attempt_at: next,
         created_at: now,
         emitted,
+        relaxed: req.from_journey,
     };
     let stored = engine.store.enqueue_message(&new).await?;
     if stored.created && status == MessageStatus::Queued {

@@ -435,6 +435,7 @@ pub async fn journey_counts_instances_and_messages_by_prefix(store: &dyn Store) 
         next_attempt_at: None,
         created_at: NOW,
         emitted: vec![],
+        relaxed: false,
     };
     for m in [
         send(ws, "jny_a:jin_1:email", "email", MessageStatus::Queued),

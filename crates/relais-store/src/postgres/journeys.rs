@@ -352,6 +352,8 @@ impl JourneyStore for PgStore {
     async fn save_instance(&self, i: &InstanceRecord, trace: &[TraceRecord]) -> StoreResult<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(map_pg)?;
+        // Re-made by the runner after a crash (see `JourneyStore::save_instance`).
+        exec(&tx, "SET LOCAL synchronous_commit TO OFF", &[]).await?;
         let changed = exec(
             &tx,
             "UPDATE journey_instances SET status = $3, node = $4, wake_at = $5, wait_event = $6,

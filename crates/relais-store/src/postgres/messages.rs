@@ -96,6 +96,11 @@ async fn insert_suppression(tx: &Tx<'_>, s: &Suppression) -> StoreResult<()> {
 pub(super) async fn enqueue(store: &PgStore, m: &NewMessage) -> StoreResult<Enqueued> {
     let mut client = store.client().await?;
     let tx = client.transaction().await.map_err(map_pg)?;
+    if m.relaxed {
+        // See `NewMessage::relaxed`: the dispatcher's claim commits
+        // synchronously, flushing this one with it, before any delivery.
+        exec(&tx, "SET LOCAL synchronous_commit TO OFF", &[]).await?;
+    }
     let inserted = exec(
         &tx,
         "INSERT INTO messages (id, workspace_id, profile_id, channel, provider, category, idempotency_key,

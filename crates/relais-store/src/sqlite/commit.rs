@@ -5,6 +5,26 @@ use super::segments;
 use crate::*;
 use rusqlite::{params, Transaction};
 
+/// Runs `f` with commits that do not fsync (WAL, `synchronous=NORMAL`) when
+/// `relaxed`: writes that are re-made after a power loss by whoever made
+/// them (the journey runner replays its step). The next fsync'd commit —
+/// the dispatcher's claim of a message, before any delivery — makes them
+/// durable with the WAL, so nothing leaves Relais on a write a power loss
+/// could take back.
+pub(super) fn maybe_relaxed<R>(
+    c: &mut rusqlite::Connection,
+    relaxed: bool,
+    f: impl FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<R>,
+) -> rusqlite::Result<R> {
+    if !relaxed {
+        return f(c);
+    }
+    c.pragma_update(None, "synchronous", "NORMAL")?;
+    let out = f(c);
+    c.pragma_update(None, "synchronous", "FULL")?;
+    out
+}
+
 pub(super) fn apply_processed(tx: &Transaction, b: &ProcessedBatch) -> rusqlite::Result<()> {
     {
         let mut st = tx.prepare_cached(

@@ -335,33 +335,35 @@ impl JourneyStore for SqliteStore {
 
     async fn save_instance(&self, i: &InstanceRecord, trace: &[TraceRecord]) -> StoreResult<()> {
         self.write(|c| {
-            let tx = c.transaction()?;
-            let changed = tx
-                .prepare_cached(
-                    "UPDATE journey_instances SET status = ?3, node = ?4, wake_at = ?5, wait_event = ?6,
+            super::commit::maybe_relaxed(c, true, |c| {
+                let tx = c.transaction()?;
+                let changed = tx
+                    .prepare_cached(
+                        "UPDATE journey_instances SET status = ?3, node = ?4, wake_at = ?5, wait_event = ?6,
                        context = ?7, updated_at = ?8, exited_at = ?9, exit_reason = ?10, converted_at = ?11
                      WHERE id = ?1 AND workspace_id = ?2",
-                )?
-                .execute(params![
-                    i.id,
-                    i.workspace_id.0,
-                    i.status,
-                    i.node,
-                    i.wake_at,
-                    i.wait_event,
-                    i.context,
-                    i.updated_at,
-                    i.exited_at,
-                    i.exit_reason,
-                    i.converted_at
-                ])?;
-            // No instance, no trace: rows of an unknown instance would be
-            // orphans no query reaches.
-            if changed == 0 {
-                return Ok(());
-            }
-            append_trace(&tx, trace)?;
-            tx.commit()
+                    )?
+                    .execute(params![
+                        i.id,
+                        i.workspace_id.0,
+                        i.status,
+                        i.node,
+                        i.wake_at,
+                        i.wait_event,
+                        i.context,
+                        i.updated_at,
+                        i.exited_at,
+                        i.exit_reason,
+                        i.converted_at
+                    ])?;
+                // No instance, no trace: rows of an unknown instance would be
+                // orphans no query reaches.
+                if changed == 0 {
+                    return Ok(());
+                }
+                append_trace(&tx, trace)?;
+                tx.commit()
+            })
         })
         .await
     }

@@ -4,7 +4,7 @@
 use super::commit::append_emitted;
 use super::SqliteStore;
 use crate::*;
-use rusqlite::{params, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 const MESSAGE_COLUMNS: &str = "id, workspace_id, profile_id, channel, provider, category, idempotency_key,
     campaign, status, reason, address, content, attempts, next_attempt_at, lease_until, provider_message_id,
@@ -66,43 +66,51 @@ fn put_suppression(tx: &Transaction, s: &Suppression) -> rusqlite::Result<()> {
 
 pub(super) async fn enqueue(store: &SqliteStore, m: &NewMessage) -> StoreResult<Enqueued> {
     store
-        .write(|c| {
-            let tx = c.transaction()?;
-            let existing: Option<String> = tx
-                .prepare_cached("SELECT id FROM messages WHERE workspace_id = ?1 AND idempotency_key = ?2")?
-                .query_row(params![m.workspace_id.0, m.idempotency_key], |r| r.get(0))
-                .optional()?;
-            if let Some(id) = existing {
-                let message = load(&tx, None, &id)?.expect("just found");
-                return Ok(Enqueued { message, created: false });
-            }
-            tx.prepare_cached(
-                "INSERT INTO messages (id, workspace_id, profile_id, channel, provider, category, idempotency_key,
-                   campaign, status, reason, address, content, next_attempt_at, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
-            )?
-            .execute(params![
-                m.id,
-                m.workspace_id.0,
-                m.profile_id.0,
-                m.channel,
-                m.provider,
-                m.category,
-                m.idempotency_key,
-                m.campaign,
-                m.status.as_str(),
-                m.reason,
-                m.address,
-                m.content,
-                m.next_attempt_at,
-                m.created_at
-            ])?;
-            append_emitted(&tx, &m.emitted)?;
-            let message = load(&tx, None, &m.id)?.expect("just inserted");
-            tx.commit()?;
-            Ok(Enqueued { message, created: true })
-        })
+        .write(|c| super::commit::maybe_relaxed(c, m.relaxed, |c| enqueue_tx(c, m)))
         .await
+}
+
+fn enqueue_tx(c: &mut Connection, m: &NewMessage) -> rusqlite::Result<Enqueued> {
+    let tx = c.transaction()?;
+    let existing: Option<String> = tx
+        .prepare_cached("SELECT id FROM messages WHERE workspace_id = ?1 AND idempotency_key = ?2")?
+        .query_row(params![m.workspace_id.0, m.idempotency_key], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = existing {
+        let message = load(&tx, None, &id)?.expect("just found");
+        return Ok(Enqueued {
+            message,
+            created: false,
+        });
+    }
+    tx.prepare_cached(
+        "INSERT INTO messages (id, workspace_id, profile_id, channel, provider, category, idempotency_key,
+           campaign, status, reason, address, content, next_attempt_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
+    )?
+    .execute(params![
+        m.id,
+        m.workspace_id.0,
+        m.profile_id.0,
+        m.channel,
+        m.provider,
+        m.category,
+        m.idempotency_key,
+        m.campaign,
+        m.status.as_str(),
+        m.reason,
+        m.address,
+        m.content,
+        m.next_attempt_at,
+        m.created_at
+    ])?;
+    append_emitted(&tx, &m.emitted)?;
+    let message = load(&tx, None, &m.id)?.expect("just inserted");
+    tx.commit()?;
+    Ok(Enqueued {
+        message,
+        created: true,
+    })
 }
 
 pub(super) async fn claim(

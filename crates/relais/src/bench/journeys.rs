@@ -4,7 +4,8 @@
 //! 1. **broadcast**: `--profiles` profiles in a segment; a scheduled
 //!    journey sends each a personalised e-mail through governance into the
 //!    outbox. Reported: time from the run's start until every message is
-//!    stored, and messages/s.
+//!    stored, and messages/s. Quiet hours hold the messages (production
+//!    only) unless `--with-delivery`.
 //! 2. **timers**: a second broadcast parks every profile on a delay until
 //!    its own `due_at` trait, spread over `--timer-window-seconds`, all
 //!    pending before the first is due. Reported: lateness of each timer
@@ -36,6 +37,11 @@ pub struct JourneysBench {
     /// Events (and as many segment entries) for the latency phase.
     #[arg(long, default_value_t = 200)]
     pings: usize,
+    /// Deliver the broadcast (sandbox providers) while it is produced; by
+    /// default its messages are held by quiet hours so the figure is the
+    /// production of governed, personalised intentions only.
+    #[arg(long)]
+    with_delivery: bool,
     /// Benchmark PostgreSQL instead of SQLite (in a fresh schema).
     #[arg(long, env = "RELAIS_BENCH_DATABASE_URL")]
     database_url: Option<String>,
@@ -54,6 +60,19 @@ impl metrics::HistogramFn for Lateness {
 
 struct Recorder(Arc<Lateness>);
 
+/// Wall time of each journey send (governance, rendering, outbox) and of
+/// each instance advance, during the broadcast.
+static SEND: std::sync::LazyLock<Arc<Lateness>> = std::sync::LazyLock::new(Default::default);
+static ADVANCE: std::sync::LazyLock<Arc<Lateness>> = std::sync::LazyLock::new(Default::default);
+
+/// The samples recorded so far, in µs, sorted (and cleared).
+fn take_us(l: &Lateness) -> Vec<u64> {
+    let samples = std::mem::take(&mut *l.0.lock().unwrap_or_else(|p| p.into_inner()));
+    let mut us: Vec<u64> = samples.into_iter().map(|s| (s * 1e6) as u64).collect();
+    us.sort_unstable();
+    us
+}
+
 impl metrics::Recorder for Recorder {
     fn describe_counter(&self, _: metrics::KeyName, _: Option<metrics::Unit>, _: metrics::SharedString) {}
     fn describe_gauge(&self, _: metrics::KeyName, _: Option<metrics::Unit>, _: metrics::SharedString) {}
@@ -67,6 +86,8 @@ impl metrics::Recorder for Recorder {
     fn register_histogram(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Histogram {
         match key.name() {
             "relais_journey_timer_lateness_seconds" => metrics::Histogram::from_arc(self.0.clone()),
+            "relais_journey_send_seconds" => metrics::Histogram::from_arc(SEND.clone()),
+            "relais_journey_advance_seconds" => metrics::Histogram::from_arc(ADVANCE.clone()),
             _ => metrics::Histogram::noop(),
         }
     }
@@ -152,7 +173,18 @@ pub async fn run(b: JourneysBench) -> anyhow::Result<()> {
     )
     .await
     .map_err(|e| anyhow::anyhow!("segment: {}", e.message))?;
-    let engine = Engine::start(store.clone(), super::bench_config()).await?;
+    let mut config = super::bench_config();
+    if !b.with_delivery {
+        // Quiet hours (UTC, the profiles' zone) from an hour ago to two hours
+        // on: marketing messages are stored, deferred, not dispatched.
+        let hm = |ms: i64| format_ms(ms)[11..16].to_owned();
+        config.governance.quiet_hours = Some(relais_engine::messaging::config::QuietHours {
+            start: hm(now_ms() - 3_600_000),
+            end: hm(now_ms() + 7_200_000),
+            behaviour: "defer".into(),
+        });
+    }
+    let engine = Engine::start(store.clone(), config).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(relais_server::serve(
@@ -200,6 +232,7 @@ pub async fn run(b: JourneysBench) -> anyhow::Result<()> {
         Ok(c.messages.iter().map(|(_, _, k)| *k).sum::<i64>() as usize >= n)
     })
     .await?;
+    let (send_us, advance_us) = (take_us(&SEND), take_us(&ADVANCE));
     let entered_after = entered_at.into_inner().ok().flatten().unwrap_or(broadcast);
 
     // 2. Timers, all pending before the first is due.
@@ -240,11 +273,7 @@ pub async fn run(b: JourneysBench) -> anyhow::Result<()> {
     })
     .await?;
     let park_secs = park.as_secs_f64();
-    let mut late_us: Vec<u64> = std::mem::take(&mut *lateness.0.lock().unwrap_or_else(|p| p.into_inner()))
-        .into_iter()
-        .map(|s| (s * 1e6) as u64)
-        .collect();
-    late_us.sort_unstable();
+    let late_us = take_us(&lateness);
 
     // 3. Event → first send, segment entry → first send.
     eprintln!(
@@ -308,9 +337,17 @@ pub async fn run(b: JourneysBench) -> anyhow::Result<()> {
     println!("|---|---|");
     let secs = broadcast.as_secs_f64();
     println!(
-        "| broadcast: {n} governed, personalised e-mails in the outbox | {secs:.1} s, **{:.0} messages/s** (all entered after {:.1} s) |",
+        "| broadcast: {n} governed, personalised e-mails in the outbox ({}) | {secs:.1} s, **{:.0} messages/s** (all entered after {:.1} s) |",
+        if b.with_delivery { "delivered meanwhile" } else { "held by quiet hours: production only" },
         n as f64 / secs,
         entered_after.as_secs_f64()
+    );
+    println!(
+        "| broadcast: one send (governance, Liquid, outbox) / one instance advance, 16 in parallel, p50 / p99 | {:.1} / {:.1} ms, {:.1} / {:.1} ms |",
+        pct(&send_us, 0.5),
+        pct(&send_us, 0.99),
+        pct(&advance_us, 0.5),
+        pct(&advance_us, 0.99)
     );
     println!(
         "| timers: {} due over {} s (parked {:.1} s before the first) — lateness p50 / p99 / max | {:.0} / **{:.0}** / {:.0} ms |",
