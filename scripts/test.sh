@@ -43,6 +43,7 @@ cargo run --locked -q -p relais -- bench ingest --events 5000 --clients 4 --late
 cargo run --locked -q -p relais -- bench segments --events 5000 --segments 50 --clients 4 --latency-seconds 1
 cargo run --locked -q -p relais -- bench catalog --shops 50 --skus 1000 --updates 20000 --queries 500 --profiles 2000 --orders 5000 --products 1000 --persisted-skus 1000 --persisted-shops 5
 cargo run --locked -q -p relais -- bench email --render-seconds 0.5 --smtp-messages 300 --dkim-messages 30 --outbox-messages 300
+cargo run --locked -q -p relais -- bench journeys --profiles 300 --timer-window-seconds 2 --pings 10
 if py=$(bash scripts/bench-setup.sh); then
   cargo run --locked -q -p relais -- bench backfill --profiles 300 --python "$py"
 else
