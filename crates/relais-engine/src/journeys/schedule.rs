@@ -306,11 +306,13 @@ mod tests {
         let p = schedule_plan(&s, ms("2026-11-30T20:00:00Z")).unwrap();
         assert_eq!(p.walk_from, ms("2026-11-30T20:00:00Z"));
         let now = ms("2026-11-30T20:00:00Z");
-        let mut paris = ProfileState::default();
-        paris.timezone = Some(relais_core::profile::Stamped {
-            value: "Europe/Paris".into(),
-            at: 0,
-        });
+        let paris = ProfileState {
+            timezone: Some(relais_core::profile::Stamped {
+                value: "Europe/Paris".into(),
+                at: 0,
+            }),
+            ..Default::default()
+        };
         assert_eq!(start_at(&p, &paris, "UTC", now), ms("2026-12-01T09:00:00Z"));
         let nobody = ProfileState::default();
         assert_eq!(
