@@ -168,6 +168,16 @@ fn bench_config() -> EngineConfig {
     }
 }
 
+/// Serves `engine` on a loopback port: its address and the server task.
+async fn serve_local(
+    engine: &Arc<Engine>,
+) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(relais_server::serve(listener, engine.clone(), std::future::pending()));
+    Ok((addr, server))
+}
+
 /// `Authorization` header value for a write key.
 fn basic(write_key: &str) -> String {
     format!(
@@ -202,13 +212,7 @@ async fn ingest(b: IngestBench) -> anyhow::Result<()> {
     let ws_name = format!("bench-{}", std::process::id());
     let creds = admin::create_workspace(&store, &ws_name, None, None).await?;
     let engine = Engine::start(store.clone(), bench_config()).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let server = tokio::spawn(relais_server::serve(
-        listener,
-        engine.clone(),
-        std::future::pending(),
-    ));
+    let (addr, server) = serve_local(&engine).await?;
     let url = format!("http://{addr}/v1/batch");
     let auth = basic(&creds.write_key);
 

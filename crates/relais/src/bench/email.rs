@@ -120,13 +120,7 @@ async fn outbox(b: &EmailBench, newsletter: bool) -> anyhow::Result<Outbox> {
     )
     .await?;
     let engine = Engine::start(store.clone(), bench_config()).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let server = tokio::spawn(relais_server::serve(
-        listener,
-        engine.clone(),
-        std::future::pending(),
-    ));
+    let (addr, server) = super::serve_local(&engine).await?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS)
         .build()?;

@@ -185,13 +185,7 @@ pub async fn run(b: JourneysBench) -> anyhow::Result<()> {
         });
     }
     let engine = Engine::start(store.clone(), config).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let server = tokio::spawn(relais_server::serve(
-        listener,
-        engine.clone(),
-        std::future::pending(),
-    ));
+    let (addr, server) = super::serve_local(&engine).await?;
     let (url, auth) = (format!("http://{addr}/v1/batch"), basic(&creds.write_key));
     let n = b.profiles;
 

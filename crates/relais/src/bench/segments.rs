@@ -94,13 +94,7 @@ async fn run_once(b: &SegmentsBench, segments_n: usize, latency: bool) -> anyhow
             .map_err(|e| anyhow::anyhow!("segment {i}: {}", e.message))?;
     }
     let engine = Engine::start(store.clone(), super::bench_config()).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let server = tokio::spawn(relais_server::serve(
-        listener,
-        engine.clone(),
-        std::future::pending(),
-    ));
+    let (addr, server) = super::serve_local(&engine).await?;
     let url = format!("http://{addr}/v1/batch");
     let auth = super::basic(&creds.write_key);
 
