@@ -849,16 +849,25 @@ impl Store for PgStore {
     }
     async fn init_setting(&self, ws: Option<WorkspaceId>, name: &str, value: &str) -> StoreResult<String> {
         let client = self.client().await?;
-        let rows = query_cached(
-            &client,
-            "WITH ins AS (INSERT INTO settings (workspace_id, name, value) VALUES ($1, $2, $3)
-                          ON CONFLICT DO NOTHING RETURNING value)
-             SELECT value FROM ins UNION ALL
-             SELECT value FROM settings WHERE workspace_id = $1 AND name = $2 LIMIT 1",
-            &[&ws.map_or(0, |w| w.0), &name, &value],
-        )
-        .await?;
-        Ok(rows[0].get(0))
+        // Racing another first insert, this statement's snapshot can see
+        // neither row (the other committed after it began): ask again.
+        for _ in 0..3 {
+            let rows = query_cached(
+                &client,
+                "WITH ins AS (INSERT INTO settings (workspace_id, name, value) VALUES ($1, $2, $3)
+                              ON CONFLICT DO NOTHING RETURNING value)
+                 SELECT value FROM ins UNION ALL
+                 SELECT value FROM settings WHERE workspace_id = $1 AND name = $2 LIMIT 1",
+                &[&ws.map_or(0, |w| w.0), &name, &value],
+            )
+            .await?;
+            if let Some(r) = rows.first() {
+                return Ok(r.get(0));
+            }
+        }
+        Err(StoreError::Other(format!(
+            "setting {name}: unreadable after racing inserts"
+        )))
     }
     async fn create_task(&self, t: &TaskRecord) -> StoreResult<bool> {
         tasks::create(self, t).await

@@ -11,11 +11,11 @@ pub use runs::*;
 use std::pin::Pin;
 use std::task::Poll;
 
-type Racer<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(super) type Racer<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Runs the futures concurrently on this task (they borrow the store, so
 /// they cannot be spawned) and returns their outputs in order.
-async fn race<T>(mut futures: Vec<Racer<'_, T>>) -> Vec<T> {
+pub(super) async fn race<T>(mut futures: Vec<Racer<'_, T>>) -> Vec<T> {
     let mut out: Vec<Option<T>> = futures.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {
         let mut pending = false;
@@ -41,7 +41,7 @@ async fn race<T>(mut futures: Vec<Racer<'_, T>>) -> Vec<T> {
 
 /// Opens as many connections as a race needs before it starts (a pooled
 /// engine opens them lazily, and a racer still connecting would not race).
-async fn warm_up(store: &dyn Store, ws: WorkspaceId, n: usize) {
+pub(super) async fn warm_up(store: &dyn Store, ws: WorkspaceId, n: usize) {
     let readers: Vec<Racer<'_, StoreResult<Vec<OfferRecord>>>> = (0..n)
         .map(|_| Box::pin(store.active_offers(ws, ProfileId(0), NOW)) as Racer<'_, _>)
         .collect();

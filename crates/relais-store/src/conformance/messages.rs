@@ -617,4 +617,19 @@ pub async fn settings_are_set_once(store: &dyn Store) {
         store.init_setting(Some(ws), "signing_key", "ws").await.unwrap(),
         "ws"
     );
+    // First sends racing to create a workspace's salt all get the one stored
+    // (PostgreSQL: a statement may start before the winner commits).
+    super::journeys::warm_up(store, ws, 16).await;
+    let values: Vec<String> = (0..16).map(|i| format!("v{i}")).collect();
+    let racers: Vec<super::journeys::Racer<'_, StoreResult<String>>> = values
+        .iter()
+        .map(|v| Box::pin(store.init_setting(Some(ws), "salt", v)) as super::journeys::Racer<'_, _>)
+        .collect();
+    let got: Vec<String> = super::journeys::race(racers)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    let stored = store.get_setting(Some(ws), "salt").await.unwrap().unwrap();
+    assert!(got.iter().all(|g| *g == stored), "{got:?} vs {stored}");
 }
