@@ -148,5 +148,6 @@ async fn messaging_start(store: &DynStore, config: &EngineConfig) -> anyhow::Res
         signer: messaging::links::Signer::new(key, &base),
         sources,
         locks: Default::default(),
+        salts: Default::default(),
     })
 }

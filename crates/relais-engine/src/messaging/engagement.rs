@@ -25,6 +25,7 @@ pub struct Messaging {
     pub sources: Arc<InternalSources>,
     /// Held from a marketing send's cap check to its outbox insert.
     pub locks: super::governance::ProfileLocks,
+    pub salts: super::governance::Salts,
 }
 
 fn bad_link() -> Error {

@@ -34,7 +34,32 @@ pub struct Ask<'a> {
     pub drop_in_quiet_hours: Option<bool>,
 }
 
-pub async fn decide(store: &DynStore, cfg: &GovernanceConfig, a: &Ask<'_>) -> Result<Decision, Error> {
+/// The workspaces' control-group salts: set once in the store, then read
+/// from here (every marketing send needs one; asking the store took the
+/// writer each time).
+#[derive(Default)]
+pub struct Salts(std::sync::Mutex<std::collections::HashMap<WorkspaceId, String>>);
+
+impl Salts {
+    async fn get(&self, store: &DynStore, ws: WorkspaceId) -> Result<String, Error> {
+        if let Some(s) = self.0.lock().unwrap_or_else(|p| p.into_inner()).get(&ws) {
+            return Ok(s.clone());
+        }
+        let salt = store
+            .init_setting(Some(ws), "control_group_salt", &random_hex())
+            .await?;
+        let mut known = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        known.insert(ws, salt.clone());
+        Ok(salt)
+    }
+}
+
+pub async fn decide(
+    store: &DynStore,
+    cfg: &GovernanceConfig,
+    salts: &Salts,
+    a: &Ask<'_>,
+) -> Result<Decision, Error> {
     if let Some(key) = a.address_key {
         if let Some(s) = store.find_suppression(a.ws, a.channel.as_str(), key).await? {
             return Ok(Decision::Skip(format!("suppressed: {key} ({})", s.reason)));
@@ -44,9 +69,7 @@ pub async fn decide(store: &DynStore, cfg: &GovernanceConfig, a: &Ask<'_>) -> Re
         return Ok(Decision::Send { not_before: None });
     }
     if cfg.control_group_percent > 0.0 {
-        let salt = store
-            .init_setting(Some(a.ws), "control_group_salt", &random_hex())
-            .await?;
+        let salt = salts.get(store, a.ws).await?;
         if in_control_group(&salt, a.profile, cfg.control_group_percent) {
             return Ok(Decision::Skip(
                 "control_group: the profile is in the global control group".into(),

@@ -247,7 +247,7 @@ pub async fn send(engine: &Engine, ws: WorkspaceId, req: SendRequest) -> Result<
                 now,
                 drop_in_quiet_hours: req.quiet_hours.as_deref().map(|b| b == "drop"),
             };
-            let d = governance::decide(&engine.store, &engine.config.governance, &ask).await?;
+            let d = governance::decide(&engine.store, &engine.config.governance, &m.salts, &ask).await?;
             (address, d)
         }
         Err(why) => (
