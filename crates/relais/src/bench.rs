@@ -174,7 +174,11 @@ async fn serve_local(
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let server = tokio::spawn(relais_server::serve(listener, engine.clone(), std::future::pending()));
+    let server = tokio::spawn(relais_server::serve(
+        listener,
+        engine.clone(),
+        std::future::pending(),
+    ));
     Ok((addr, server))
 }
 
