@@ -75,7 +75,8 @@ macro_rules! conformance_suite {
             coupons_add_assign_once_and_count,
             racing_coupon_assigns_hand_out_each_code_once,
             erase_removes_journey_rows_and_keeps_codes_used,
-            journey_runs_enter_pages_once_with_their_progress
+            journey_runs_enter_pages_once_with_their_progress,
+            merges_take_journey_rows_to_the_winner
         );
     };
     (@cases $attrs:tt $make:expr; $($case:ident),* $(,)?) => {

@@ -6,7 +6,9 @@
 use super::*;
 use std::future::Future;
 
+mod merge;
 mod runs;
+pub use merge::*;
 pub use runs::*;
 use std::pin::Pin;
 use std::task::Poll;

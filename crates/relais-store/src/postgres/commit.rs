@@ -112,6 +112,7 @@ pub(super) async fn apply_processed(
             let st = tx.prepare_cached(sql).await.map_err(map_pg)?;
             tx.execute(&st, &[&ws, &l]).await.map_err(map_pg)?;
         }
+        super::journeys::merge(tx, ws, w, l).await?;
     }
 
     // 4. Profile writes. Written again in one batch, a profile keeps the

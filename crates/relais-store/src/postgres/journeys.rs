@@ -120,6 +120,24 @@ pub(super) async fn write_feed(tx: &Tx<'_>, feed: &[FeedRow]) -> StoreResult<()>
     Ok(())
 }
 
+/// A merge (`commit::apply_processed`, in its transaction): the loser's
+/// passages, pending feed rows and coupon codes follow it to the winner; of
+/// two offers in one group, the winner's is kept.
+pub(super) async fn merge(tx: &Tx<'_>, ws: i64, winner: i64, loser: i64) -> StoreResult<()> {
+    for sql in [
+        "UPDATE journey_instances SET profile_id = $2 WHERE workspace_id = $1 AND profile_id = $3",
+        "UPDATE journey_feed SET profile_id = $2 WHERE workspace_id = $1 AND profile_id = $3",
+        "UPDATE coupon_codes SET profile_id = $2 WHERE workspace_id = $1 AND profile_id = $3",
+        "UPDATE profile_offers o SET profile_id = $2 WHERE workspace_id = $1 AND profile_id = $3
+           AND NOT EXISTS (SELECT 1 FROM profile_offers w
+                           WHERE w.workspace_id = $1 AND w.profile_id = $2 AND w.grp = o.grp)",
+    ] {
+        exec(tx, sql, &[&ws, &winner, &loser]).await?;
+    }
+    let gone = "DELETE FROM profile_offers WHERE workspace_id = $1 AND profile_id = $2";
+    exec(tx, gone, &[&ws, &loser]).await.map(drop)
+}
+
 /// Erasure (`erase::erase_profile`, in its transaction): the journey rows of
 /// the profile and of the ids merged into it (merges leave them on the
 /// loser's id), so it runs before their redirects are deleted. Instances go

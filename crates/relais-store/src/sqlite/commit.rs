@@ -82,6 +82,7 @@ pub(super) fn apply_processed(tx: &Transaction, b: &ProcessedBatch) -> rusqlite:
         }
         segments::merge(tx, ws, w, l)?;
         super::messages::merge(tx, ws, w, l)?;
+        super::journeys::merge(tx, ws, w, l)?;
     }
     for p in &b.profiles {
         tx.prepare_cached(

@@ -136,6 +136,24 @@ pub(super) fn write_feed(tx: &Transaction, feed: &[FeedRow]) -> rusqlite::Result
     Ok(())
 }
 
+/// A merge (`commit::apply_processed`, in its transaction): the loser's
+/// passages, pending feed rows and coupon codes follow it to the winner, so
+/// a journey started on one device goes on with the merged profile; of two
+/// offers in one group, the winner's is kept.
+pub(super) fn merge(tx: &Transaction, ws: i64, winner: i64, loser: i64) -> rusqlite::Result<()> {
+    for sql in [
+        "UPDATE journey_instances SET profile_id = ?2 WHERE workspace_id = ?1 AND profile_id = ?3",
+        "UPDATE journey_feed SET profile_id = ?2 WHERE workspace_id = ?1 AND profile_id = ?3",
+        "UPDATE coupon_codes SET profile_id = ?2 WHERE workspace_id = ?1 AND profile_id = ?3",
+        "UPDATE OR IGNORE profile_offers SET profile_id = ?2 WHERE workspace_id = ?1 AND profile_id = ?3",
+    ] {
+        tx.prepare_cached(sql)?.execute(params![ws, winner, loser])?;
+    }
+    tx.prepare_cached("DELETE FROM profile_offers WHERE workspace_id = ?1 AND profile_id = ?2")?
+        .execute(params![ws, loser])?;
+    Ok(())
+}
+
 /// Erasure (`Store::erase_profile`, in its transaction): the journey rows of
 /// the profile and of the ids merged into it (merges leave them on the
 /// loser's id), so it runs before their redirects are deleted. Instances go
