@@ -14,7 +14,8 @@ both_backends!(
     abandoned_cart_across_devices,
     healthcare_reminders_stop_at_three,
     win_back_coupons_and_coherent_offers,
-    apply_from_the_command_line
+    apply_from_the_command_line,
+    a_passage_follows_its_profile_into_a_merge
 );
 
 const CART_YAML: &str = r#"
@@ -440,5 +441,80 @@ async fn apply_from_the_command_line(s: Server) {
     assert!(
         !ok && err.contains("invalid_journey") && err.contains("steps[0] (wait_order)"),
         "{err}"
+    );
+}
+
+/// A cart started anonymously on the app; the shopper then signs in there
+/// as a customer already known from the web (the two profiles merge) and
+/// orders at the store till: the passage, now the merged profile's, hears
+/// the order and ends without the e-mail.
+async fn a_passage_follows_its_profile_into_a_merge(s: Server) {
+    let (code, out) = s
+        .admin_post(
+            "/api/v1/journeys/apply?activate=true",
+            "application/yaml",
+            CART_YAML,
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+    identify(
+        &s,
+        "zoe",
+        json!({"email": "zoe@example.com", "first_name": "Zoe"}),
+    )
+    .await;
+    let (code, body) = s
+        .track(
+            "/v1/track",
+            json!({"anonymousId": "app-anon-7", "event": "Checkout Started",
+                   "properties": {"cart_id": "c-zoe", "products": [{"name": "Scarf"}]},
+                   "context": {"touchpoint": "app"}}),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    s.settle().await;
+    wait_for(
+        || async {
+            let (_, v) = s.get("/api/v1/profiles/anonymous_id:app-anon-7/journeys").await;
+            v.as_array().is_some_and(|a| a.len() == 1)
+        },
+        "the anonymous cart enters",
+    )
+    .await;
+    let (code, body) = s
+        .track(
+            "/v1/identify",
+            json!({"userId": "zoe", "anonymousId": "app-anon-7", "context": {"touchpoint": "app"}}),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    s.settle().await;
+    event(
+        &s,
+        "zoe",
+        "Order Completed",
+        "store",
+        json!({"order_id": "o-9", "cart_id": "c-zoe", "total": 40}),
+    )
+    .await;
+    s.settle().await;
+    wait_for(
+        || async {
+            passages(&s, "zoe")
+                .await
+                .first()
+                .is_some_and(|p| p["status"] == "done")
+        },
+        "the merged passage ends on the store order",
+    )
+    .await;
+    let zoe = passages(&s, "zoe").await;
+    assert_eq!(zoe.len(), 1, "{zoe:?}");
+    assert_eq!(zoe[0]["exit_reason"], "exit_event", "{}", zoe[0]);
+    assert!(zoe[0]["converted_at"].is_string(), "{}", zoe[0]);
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    assert!(
+        messages_of(&s, "zoe").await.is_empty(),
+        "no cart e-mail after the order"
     );
 }
