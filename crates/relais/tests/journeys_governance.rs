@@ -18,20 +18,6 @@ both_backends_with_config!(
 
 const N: usize = 200;
 
-async fn all_messages(s: &Server) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let (code, page) = s.get(&format!("/api/v1/messages?limit=500{cursor}")).await;
-        assert_eq!(code, 200, "{page}");
-        out.extend(page["messages"].as_array().cloned().unwrap_or_default());
-        match page["next"].as_str() {
-            Some(n) => cursor = format!("&cursor={n}"),
-            None => return out,
-        }
-    }
-}
-
 async fn control_group_is_held_out_of_every_marketing_journey(backend: Backend) {
     let config = "[engine.governance]\ncontrol_group_percent = 15.0\nopt_in_channels = []\n";
     let s = Server::start_with_config(backend, Some(config));
@@ -78,7 +64,7 @@ async fn control_group_is_held_out_of_every_marketing_journey(backend: Backend) 
     }
     let mut msgs = Vec::new();
     for _ in 0..300 {
-        msgs = all_messages(&s).await;
+        msgs = s.all_messages().await;
         if msgs.len() >= 3 * N {
             break;
         }
@@ -160,7 +146,7 @@ async fn quiet_hours_in_the_profile_zone_defer_or_drop(backend: Backend) {
     }
     let mut msgs = Vec::new();
     for _ in 0..200 {
-        msgs = all_messages(&s).await;
+        msgs = s.all_messages().await;
         if msgs.len() >= 6 {
             break;
         }

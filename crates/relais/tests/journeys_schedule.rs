@@ -46,21 +46,6 @@ async fn apply(s: &Server, doc: Value) -> (String, Value) {
     (out["journey"]["id"].as_str().unwrap().to_owned(), out)
 }
 
-/// Every message of the workspace, page by page.
-async fn all_messages(s: &Server) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let (code, page) = s.get(&format!("/api/v1/messages?limit=500{cursor}")).await;
-        assert_eq!(code, 200, "{page}");
-        out.extend(page["messages"].as_array().cloned().unwrap_or_default());
-        match page["next"].as_str() {
-            Some(n) => cursor = format!("&cursor={n}"),
-            None => return out,
-        }
-    }
-}
-
 async fn passages(s: &Server, who: &str) -> Vec<Value> {
     let (code, v) = s.get(&format!("/api/v1/profiles/user_id:{who}/journeys")).await;
     assert_eq!(code, 200, "{v}");
@@ -96,13 +81,13 @@ async fn broadcast_to_a_segment_at_a_time(s: Server) {
     )
     .await;
     assert_eq!(out["action"], "created", "{out}");
-    assert!(all_messages(&s).await.is_empty(), "nothing before the time");
+    assert!(s.all_messages().await.is_empty(), "nothing before the time");
     wait_for(
-        || async { all_messages(&s).await.len() == 3 },
+        || async { s.all_messages().await.len() == 3 },
         "three gold members mailed",
     )
     .await;
-    let msgs = all_messages(&s).await;
+    let msgs = s.all_messages().await;
     let mut subjects: Vec<&str> = msgs
         .iter()
         .map(|m| m["content"]["subject"].as_str().unwrap())
@@ -122,7 +107,7 @@ async fn broadcast_to_a_segment_at_a_time(s: Server) {
     );
     // The run is walked once: a later tick adds nobody.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    assert_eq!(all_messages(&s).await.len(), 3);
+    assert_eq!(s.all_messages().await.len(), 3);
     let (code, stats) = s.get(&format!("/api/v1/journeys/{jid}/stats")).await;
     assert_eq!(code, 200, "{stats}");
     assert_eq!(stats["entered"], 3, "{stats}");
@@ -172,12 +157,12 @@ async fn birthdays_at_local_time(s: Server) {
     .await;
     assert_eq!(out["journey"]["warnings"], json!([]), "{out}");
     wait_for(
-        || async { !all_messages(&s).await.is_empty() },
+        || async { !s.all_messages().await.is_empty() },
         "kai's birthday e-mail",
     )
     .await;
     wait_for(|| async { passages(&s, "pia").await.len() == 1 }, "pia entered").await;
-    let msgs = all_messages(&s).await;
+    let msgs = s.all_messages().await;
     assert_eq!(msgs.len(), 1, "only kai's time has come: {msgs:?}");
     assert_eq!(msgs[0]["content"]["subject"], format!("Happy birthday ({today})"));
     let pia = &passages(&s, "pia").await[0];
@@ -236,7 +221,7 @@ async fn kill_9_mid_send(mut s: Server, before_send: Value) {
     // Kill as soon as the sends have begun, then start again.
     let mut before = 0;
     for _ in 0..600 {
-        before = all_messages(&s).await.len();
+        before = s.all_messages().await.len();
         if before > 0 {
             break;
         }
@@ -246,7 +231,7 @@ async fn kill_9_mid_send(mut s: Server, before_send: Value) {
     eprintln!("killed with {before} of {N} messages queued");
     let mut msgs = Vec::new();
     for _ in 0..240 {
-        msgs = all_messages(&s).await;
+        msgs = s.all_messages().await;
         if msgs.len() >= N {
             break;
         }
@@ -254,7 +239,7 @@ async fn kill_9_mid_send(mut s: Server, before_send: Value) {
     }
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     let msgs = if msgs.len() >= N {
-        all_messages(&s).await
+        s.all_messages().await
     } else {
         msgs
     };

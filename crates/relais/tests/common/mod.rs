@@ -230,6 +230,21 @@ impl Server {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// Every message of the workspace (`GET /api/v1/messages`), page by page.
+    pub async fn all_messages(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let (code, page) = self.get(&format!("/api/v1/messages?limit=500{cursor}")).await;
+            assert_eq!(code, 200, "{page}");
+            out.extend(page["messages"].as_array().cloned().unwrap_or_default());
+            match page["next"].as_str() {
+                Some(n) => cursor = format!("&cursor={n}"),
+                None => return out,
+            }
+        }
+    }
+
     /// Waits until everything ingested so far is processed.
     pub async fn settle(&self) {
         let (s, v) = self.get("/api/v1/pipeline?wait=20000").await;
