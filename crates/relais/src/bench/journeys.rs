@@ -47,30 +47,34 @@ pub struct JourneysBench {
     database_url: Option<String>,
 }
 
-/// Records the runner's timer lateness samples (the bench installs it as
-/// the process's metrics recorder; every other metric is dropped).
+/// Every value recorded into one histogram.
 #[derive(Default)]
-struct Lateness(Mutex<Vec<f64>>);
+struct Samples(Mutex<Vec<f64>>);
 
-impl metrics::HistogramFn for Lateness {
+impl metrics::HistogramFn for Samples {
     fn record(&self, value: f64) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).push(value);
     }
 }
 
-struct Recorder(Arc<Lateness>);
+impl Samples {
+    /// The samples so far, in µs, sorted; cleared.
+    fn take_us(&self) -> Vec<u64> {
+        let samples = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut us: Vec<u64> = samples.into_iter().map(|s| (s * 1e6) as u64).collect();
+        us.sort_unstable();
+        us
+    }
+}
 
-/// Wall time of each journey send (governance, rendering, outbox) and of
-/// each instance advance, during the broadcast.
-static SEND: std::sync::LazyLock<Arc<Lateness>> = std::sync::LazyLock::new(Default::default);
-static ADVANCE: std::sync::LazyLock<Arc<Lateness>> = std::sync::LazyLock::new(Default::default);
-
-/// The samples recorded so far, in µs, sorted (and cleared).
-fn take_us(l: &Lateness) -> Vec<u64> {
-    let samples = std::mem::take(&mut *l.0.lock().unwrap_or_else(|p| p.into_inner()));
-    let mut us: Vec<u64> = samples.into_iter().map(|s| (s * 1e6) as u64).collect();
-    us.sort_unstable();
-    us
+/// The process's metrics recorder while the bench runs: the runner's timer
+/// lateness, and the wall time of each journey send (governance, Liquid,
+/// outbox) and instance advance; every other metric is dropped.
+#[derive(Default)]
+struct Recorder {
+    lateness: Arc<Samples>,
+    send: Arc<Samples>,
+    advance: Arc<Samples>,
 }
 
 impl metrics::Recorder for Recorder {
@@ -85,9 +89,9 @@ impl metrics::Recorder for Recorder {
     }
     fn register_histogram(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Histogram {
         match key.name() {
-            "relais_journey_timer_lateness_seconds" => metrics::Histogram::from_arc(self.0.clone()),
-            "relais_journey_send_seconds" => metrics::Histogram::from_arc(SEND.clone()),
-            "relais_journey_advance_seconds" => metrics::Histogram::from_arc(ADVANCE.clone()),
+            "relais_journey_timer_lateness_seconds" => metrics::Histogram::from_arc(self.lateness.clone()),
+            "relais_journey_send_seconds" => metrics::Histogram::from_arc(self.send.clone()),
+            "relais_journey_advance_seconds" => metrics::Histogram::from_arc(self.advance.clone()),
             _ => metrics::Histogram::noop(),
         }
     }
@@ -146,8 +150,13 @@ where
 }
 
 pub async fn run(b: JourneysBench) -> anyhow::Result<()> {
-    let lateness = Arc::new(Lateness::default());
-    metrics::set_global_recorder(Recorder(lateness.clone()))
+    let recorder = Recorder::default();
+    let (lateness, send, advance) = (
+        recorder.lateness.clone(),
+        recorder.send.clone(),
+        recorder.advance.clone(),
+    );
+    metrics::set_global_recorder(recorder)
         .map_err(|_| anyhow::anyhow!("a metrics recorder is already installed"))?;
     let tmp = tempfile::tempdir()?;
     let schema = format!("bench_jny_{}", std::process::id());
@@ -226,7 +235,7 @@ pub async fn run(b: JourneysBench) -> anyhow::Result<()> {
         Ok(c.messages.iter().map(|(_, _, k)| *k).sum::<i64>() as usize >= n)
     })
     .await?;
-    let (send_us, advance_us) = (take_us(&SEND), take_us(&ADVANCE));
+    let (send_us, advance_us) = (send.take_us(), advance.take_us());
     let entered_after = entered_at.into_inner().ok().flatten().unwrap_or(broadcast);
 
     // 2. Timers, all pending before the first is due.
@@ -260,14 +269,14 @@ pub async fn run(b: JourneysBench) -> anyhow::Result<()> {
     })
     .await?;
     let parked_margin = t0 - now_ms();
-    lateness.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    lateness.take_us(); // the entries' own pick-ups: not timers
     until("timers fired", Duration::from_secs(7200), || async {
         let c = store.journey_counts(ws, &tid, "-").await?;
         Ok(c.active == 0)
     })
     .await?;
     let park_secs = park.as_secs_f64();
-    let late_us = take_us(&lateness);
+    let late_us = lateness.take_us();
 
     // 3. Event → first send, segment entry → first send.
     eprintln!(
