@@ -91,6 +91,20 @@ async fn passages(s: &Server, who: &str) -> Vec<Value> {
     v.as_array().cloned().unwrap_or_default()
 }
 
+/// Waits until the profile's latest passage is done.
+async fn until_passage_done(s: &Server, who: &str, what: &str) {
+    wait_for(
+        || async {
+            passages(s, who)
+                .await
+                .first()
+                .is_some_and(|p| p["status"] == "done")
+        },
+        what,
+    )
+    .await;
+}
+
 async fn abandoned_cart_across_devices(s: Server) {
     let (code, out) = s
         .admin_post(
@@ -158,11 +172,7 @@ async fn abandoned_cart_across_devices(s: Server) {
     )
     .await;
     s.settle().await;
-    wait_for(
-        || async { passages(&s, "bob").await[0]["status"] == "done" },
-        "bob leaves on his store order",
-    )
-    .await;
+    until_passage_done(&s, "bob", "bob leaves on his store order").await;
     let bob = &passages(&s, "bob").await[0];
     assert_eq!(bob["exit_reason"], "exit_event", "{bob}");
     assert!(bob["converted_at"].is_string(), "the store order converts: {bob}");
@@ -203,11 +213,7 @@ async fn abandoned_cart_across_devices(s: Server) {
     );
 
     // The instance row is written just after the send it records.
-    wait_for(
-        || async { passages(&s, "ann").await[0]["status"] == "done" },
-        "ann's passage ends",
-    )
-    .await;
+    until_passage_done(&s, "ann", "ann's passage ends").await;
     let ann = &passages(&s, "ann").await[0];
     assert_eq!(
         (ann["status"].as_str(), ann["exit_reason"].as_str()),
@@ -288,16 +294,7 @@ async fn healthcare_reminders_stop_at_three(s: Server) {
         )
         .await;
     assert_eq!((code, t["entered"].as_bool()), (200, Some(true)), "{t}");
-    wait_for(
-        || async {
-            passages(&s, "cid")
-                .await
-                .first()
-                .is_some_and(|p| p["status"] == "done")
-        },
-        "three reminders then the end",
-    )
-    .await;
+    until_passage_done(&s, "cid", "three reminders then the end").await;
     let msgs = messages_of(&s, "cid").await;
     let sms = msgs.iter().filter(|m| m["channel"] == "sms").count();
     assert_eq!(sms, 3, "at most three reminders: {msgs:?}");
@@ -353,16 +350,7 @@ async fn win_back_coupons_and_coherent_offers(s: Server) {
     for who in ["dan", "eve", "fay"] {
         identify(&s, who, json!({"email": format!("{who}@example.com")})).await;
         s.settle().await;
-        wait_for(
-            || async {
-                passages(&s, who)
-                    .await
-                    .first()
-                    .is_some_and(|p| p["status"] == "done")
-            },
-            "going through the win-back journey on segment entry",
-        )
-        .await;
+        until_passage_done(&s, who, "going through the win-back journey on segment entry").await;
     }
     let mut codes = Vec::new();
     for who in ["dan", "eve"] {
@@ -498,16 +486,7 @@ async fn a_passage_follows_its_profile_into_a_merge(s: Server) {
     )
     .await;
     s.settle().await;
-    wait_for(
-        || async {
-            passages(&s, "zoe")
-                .await
-                .first()
-                .is_some_and(|p| p["status"] == "done")
-        },
-        "the merged passage ends on the store order",
-    )
-    .await;
+    until_passage_done(&s, "zoe", "the merged passage ends on the store order").await;
     let zoe = passages(&s, "zoe").await;
     assert_eq!(zoe.len(), 1, "{zoe:?}");
     assert_eq!(zoe[0]["exit_reason"], "exit_event", "{}", zoe[0]);
