@@ -182,7 +182,12 @@ pub(super) async fn claim(
 
 pub(super) async fn next_due(store: &PgStore) -> StoreResult<Option<i64>> {
     let client = store.client().await?;
-    let rows = query_cached(&client, "SELECT MIN(next_attempt_at) FROM messages", &[]).await?;
+    let rows = query_cached(
+        &client,
+        "SELECT MIN(next_attempt_at) FROM messages WHERE next_attempt_at IS NOT NULL",
+        &[],
+    )
+    .await?;
     Ok(rows[0].get(0))
 }
 
