@@ -5,9 +5,12 @@
 //! ones `DESIGN.md` commits to: traits last-write-wins by event time, consent
 //! never unioned (an opt-out on either side survives a merge).
 
+pub mod location;
+
 use crate::commerce::CommerceState;
 use crate::identity::event_traits;
 use crate::message::MessageType;
+use location::GeoFix;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -103,6 +106,13 @@ pub struct ProfileState {
     pub timezone: Option<Stamped<String>>,
     #[serde(default)]
     pub locale: Option<Stamped<String>>,
+    /// The last position reported (`context.location`), by event time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Stamped<GeoFix>>,
+    /// The last country reported (`context.location.country`, with or
+    /// without a position), by event time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<Stamped<String>>,
     #[serde(default)]
     pub first_seen: Option<i64>,
     #[serde(default)]
@@ -213,6 +223,15 @@ impl ProfileState {
                 set_stamped(&mut self.locale, locale, at);
             }
         }
+        if let Some(place) = ctx.and_then(|c| c.get("location")) {
+            let reported = location::read(place);
+            if let Some(fix) = reported.fix {
+                keep_newer(&mut self.location, Stamped { value: fix, at });
+            }
+            if let Some(country) = reported.country {
+                keep_newer(&mut self.country, Stamped { value: country, at });
+            }
+        }
     }
 
     /// Puts a token first if it comes with the latest event; a token of a
@@ -288,6 +307,12 @@ impl ProfileState {
                 set_stamped(mine, &t.value, t.at);
             }
         }
+        if let Some(fix) = other.location {
+            keep_newer(&mut self.location, fix);
+        }
+        if let Some(country) = other.country {
+            keep_newer(&mut self.country, country);
+        }
         // Tokens of the profile seen last come first.
         let (first, second) = if other.last_seen > self.last_seen {
             (other.push_tokens, std::mem::take(&mut self.push_tokens))
@@ -333,6 +358,14 @@ fn set_stamped(slot: &mut Option<Stamped<String>>, value: &str, at: i64) {
             value: value.to_owned(),
             at,
         });
+    }
+}
+
+/// Takes `new` unless the slot holds something set by a later event (an
+/// event that arrives late never moves the value back).
+fn keep_newer<T>(slot: &mut Option<Stamped<T>>, new: Stamped<T>) {
+    if slot.as_ref().is_none_or(|s| new.at >= s.at) {
+        *slot = Some(new);
     }
 }
 
@@ -536,5 +569,7 @@ mod tests {
         let stored = serde_json::to_value(&p).unwrap();
         assert_eq!(stored["commerce"], json!({}));
         assert!(stored.get("push_tokens").is_none());
+        assert!(p.location.is_none() && stored.get("location").is_none());
+        assert!(stored.get("country").is_none());
     }
 }

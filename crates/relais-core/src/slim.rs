@@ -46,6 +46,8 @@ struct Context<'a> {
     locale: Option<&'a RawValue>,
     #[serde(borrow, default)]
     device: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    location: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -56,6 +58,19 @@ struct Device<'a> {
     kind: Option<&'a RawValue>,
     #[serde(borrow, default)]
     token: Option<&'a RawValue>,
+}
+
+/// `context.location`: what the profile keeps of it (`profile::location`).
+#[derive(Deserialize)]
+struct Location<'a> {
+    #[serde(borrow, default)]
+    latitude: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    longitude: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    city: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    country: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -126,6 +141,19 @@ pub fn parse_with(payload: &str, keep_properties: &dyn Fn(&str) -> bool) -> serd
             put(&mut device, "token", d.token)?;
             if !device.is_empty() {
                 c.insert("device".into(), Value::Object(device));
+            }
+        }
+        if let Some(l) = ctx
+            .location
+            .and_then(|l| serde_json::from_str::<Location>(l.get()).ok())
+        {
+            let mut location = Map::new();
+            put(&mut location, "latitude", l.latitude)?;
+            put(&mut location, "longitude", l.longitude)?;
+            put(&mut location, "city", l.city)?;
+            put(&mut location, "country", l.country)?;
+            if !location.is_empty() {
+                c.insert("location".into(), Value::Object(location));
             }
         }
         obj.insert("context".into(), Value::Object(c));
@@ -234,6 +262,23 @@ mod tests {
         // Properties that are not an object are not kept, even for commerce events.
         let slim = parse(r#"{"type":"track","event":"Product Added","properties":"p"}"#).unwrap();
         assert!(slim.get("properties").is_none());
+    }
+
+    #[test]
+    fn keeps_the_location_fields_the_profile_reads() {
+        let full = json!({"type":"track","event":"Product Viewed",
+            "context":{"location":{"latitude":45.7578,"longitude":4.832,"city":"Lyon","country":"FR",
+                "region":"ARA","speed":0},"ip":"192.0.2.1"}});
+        let slim = parse(&full.to_string()).unwrap();
+        assert_eq!(
+            slim["context"],
+            json!({"location":{"latitude":45.7578,"longitude":4.832,"city":"Lyon","country":"FR"}})
+        );
+        // Wrong shapes reach the profile as they are (it ignores them) or not at all.
+        let slim = parse(r#"{"type":"page","context":{"location":{"latitude":"45.7","speed":1}}}"#).unwrap();
+        assert_eq!(slim["context"], json!({"location":{"latitude":"45.7"}}));
+        let slim = parse(r#"{"type":"page","context":{"location":"Lyon"}}"#).unwrap();
+        assert_eq!(slim["context"], json!({}));
     }
 
     #[test]

@@ -42,6 +42,19 @@ impl From<&Usage> for UsageView {
     }
 }
 
+/// The last position the customer's app or site reported.
+#[derive(Debug, Serialize)]
+pub struct LocationView {
+    pub latitude: f64,
+    pub longitude: f64,
+    /// As reported with the position (`context.location.city`).
+    pub city: Option<String>,
+    /// As reported with the position (`context.location.country`).
+    pub country: Option<String>,
+    /// The time of the event that reported it.
+    pub at: String,
+}
+
 #[derive(Debug, Serialize)]
 pub struct ProfileView {
     pub id: String,
@@ -51,6 +64,11 @@ pub struct ProfileView {
     pub consent: BTreeMap<String, ConsentView>,
     pub timezone: Option<String>,
     pub locale: Option<String>,
+    /// Last known position (`context.location`), by event time.
+    pub last_location: Option<LocationView>,
+    /// Last known country (`context.location.country`, with or without a
+    /// position), by event time.
+    pub country: Option<String>,
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
     pub event_count: u64,
@@ -277,6 +295,14 @@ fn view(stored: &StoredProfile, state: ProfileState, identities: Vec<IdentityVie
             .collect(),
         timezone: state.timezone.map(|t| t.value),
         locale: state.locale.map(|t| t.value),
+        last_location: state.location.map(|l| LocationView {
+            latitude: l.value.latitude,
+            longitude: l.value.longitude,
+            city: l.value.city,
+            country: l.value.country,
+            at: format_ms(l.at),
+        }),
+        country: state.country.map(|c| c.value),
         first_seen: state.first_seen.map(format_ms),
         last_seen: state.last_seen.map(format_ms),
         event_count: state.event_count,

@@ -214,7 +214,9 @@ pub struct NearestParams {
     pub within_km: Option<String>,
     /// Most shops returned, 1-50 (default 3).
     pub limit: Option<String>,
-    /// Search from here instead of the profile's home shop (with `lon`).
+    /// Search from here (with `lon`) instead of where the profile is: its
+    /// last reported position if recent, else its home shop, else an older
+    /// position.
     pub lat: Option<String>,
     pub lon: Option<String>,
     /// Wait up to this many ms for ingested events to be processed.
@@ -224,7 +226,8 @@ pub struct NearestParams {
 #[utoipa::path(get, path = "/api/v1/profiles/{ref}/nearest-stores", tag = "catalog",
     params(("ref" = String, Path, description = "prof_<n> or type:value"), NearestParams),
     responses((status = 200, description = "the nearest shops with the product in stock, nearest first (empty: none within reach), \
-        searched from `lat`/`lon` or the profile's home shop (trait `home_store_id`)", body = NearestView),
+        searched from `lat`/`lon`, else the profile's recent `context.location`, its home shop (trait `home_store_id`) \
+        or an older `context.location`; `origin.source` says which", body = NearestView),
               (status = 400, description = "product missing, a bad number, lat without lon, or no position known for the profile", body = crate::openapi::ErrorBody),
               (status = 404, description = "no such profile or product", body = crate::openapi::ErrorBody)),
     security(("admin_key" = [])))]

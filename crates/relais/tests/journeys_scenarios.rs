@@ -18,10 +18,10 @@
 
 mod common;
 
-use common::{wait_for, Server};
+use common::{wait_for, Backend, Server};
 use serde_json::{json, Value};
 
-both_backends!(
+both_backends_with_config!(
     web_to_store_push_names_the_nearest_shop_with_stock,
     loyalty_store_purchase_then_complements_then_offer,
     b2b_lead_task_nurture_and_exit_on_opportunity
@@ -163,7 +163,12 @@ lyon,parka,0
 lille,parka,0
 ";
 
-async fn web_to_store_push_names_the_nearest_shop_with_stock(s: Server) {
+/// `nearest_store` looks 50 km around by default; Lena's nearest trench
+/// coat is 204 km away.
+const NEAREST_300_KM: &str = "[engine.catalog]\nnearest_store_within_km = 300\n";
+
+async fn web_to_store_push_names_the_nearest_shop_with_stock(backend: Backend) {
+    let s = Server::start_with_config(backend, Some(NEAREST_300_KM));
     commerce(&s, FASHION_CSV, FASHION_STOCK_CSV).await;
     let jid = apply(&s, WEB_TO_STORE_YAML).await;
     // Paul's home shop is Paris; Lena's is Lille, which has no trench coat
@@ -295,7 +300,8 @@ fn web_order(user: &str, products: &[&str]) -> Value {
                           "products": lines}})
 }
 
-async fn loyalty_store_purchase_then_complements_then_offer(s: Server) {
+async fn loyalty_store_purchase_then_complements_then_offer(backend: Backend) {
+    let s = Server::start(backend);
     commerce(&s, OUTDOOR_CSV, OUTDOOR_STOCK_CSV).await;
     apply(&s, LOYALTY_YAML).await;
     apply(&s, APP_INSTALL_YAML).await;
@@ -460,7 +466,8 @@ async fn tasks(s: &Server, filter: &str) -> Vec<Value> {
     v.as_array().cloned().unwrap_or_default()
 }
 
-async fn b2b_lead_task_nurture_and_exit_on_opportunity(s: Server) {
+async fn b2b_lead_task_nurture_and_exit_on_opportunity(backend: Backend) {
+    let s = Server::start(backend);
     apply(&s, LEAD_YAML).await;
     let leads = [
         ("nina", "Nina Rossi", "Globex", "sophie@sales.example"),

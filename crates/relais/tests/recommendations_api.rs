@@ -23,10 +23,14 @@
 
 mod common;
 
-use common::Server;
+use common::{Backend, Server};
 use serde_json::{json, Value};
 
-both_backends!(recommendations_and_liquid);
+both_backends_with_config!(recommendations_and_liquid);
+
+/// `nearest_store` looks 50 km around by default; the case nearest to
+/// Claire's home shop (Paris) is in Lille, 204 km away.
+const NEAREST_300_KM: &str = "[engine.catalog]\nnearest_store_within_km = 300\n";
 
 const PRODUCTS_CSV: &str = "\
 id,name,price,sale_price,currency,category,url,image_url,complements
@@ -85,7 +89,8 @@ fn ids(v: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn recommendations_and_liquid(s: Server) {
+async fn recommendations_and_liquid(backend: Backend) {
+    let s = Server::start_with_config(backend, Some(NEAREST_300_KM));
     post(&s, "/api/v1/catalog/products", "text/csv", PRODUCTS_CSV).await;
     let (code, out) = s.admin("POST", "/api/v1/catalog/shops", Some(shops())).await;
     assert_eq!(code, 200, "{out}");

@@ -66,6 +66,27 @@ pub struct CatalogConfig {
     /// Recommendation models older than this (seconds) are rebuilt from the
     /// held orders on the next request that needs them (see [`recommend`]).
     pub recommendations_max_age_secs: u64,
+    /// The `nearest_store` Liquid global looks this far (km) from the
+    /// customer; beyond, it is `null`. In (0, 20040].
+    #[serde(deserialize_with = "within_km")]
+    pub nearest_store_within_km: f64,
+    /// A reported position (`context.location`) at most this old (seconds)
+    /// is where a customer is; an older one comes after the home shop
+    /// ([`views::profile_origin`]).
+    pub last_location_max_age_secs: u64,
+}
+
+/// Reads a search radius, refusing one no search can use.
+fn within_km<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let km = f64::deserialize(d)?;
+    if km > 0.0 && km <= views::MAX_WITHIN_KM {
+        Ok(km)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{km} km is not within (0, {}]",
+            views::MAX_WITHIN_KM
+        )))
+    }
 }
 
 impl Default for CatalogConfig {
@@ -78,6 +99,8 @@ impl Default for CatalogConfig {
             price_drop_min_basis_points: 0,
             fanout_max_profiles: 100_000,
             recommendations_max_age_secs: 3_600,
+            nearest_store_within_km: views::DEFAULT_WITHIN_KM,
+            last_location_max_age_secs: 86_400,
         }
     }
 }

@@ -24,9 +24,9 @@
 //!   those without online units (when online stock is recorded for them)
 //!   are never recommended.
 
-use super::fanout::home_shop;
 use super::Commerce;
 use crate::{profiles, Engine};
+use relais_catalog::geo::GeoPoint;
 use relais_catalog::recommend::{
     order_products, CoPurchase, CoPurchaseBuilder, Popularity, PopularityBuilder, ProfileContext, Reason,
     Recommender, StockScope, Strategy, TogetherParams,
@@ -313,9 +313,12 @@ impl Commerce {
         })
     }
 
-    /// The nearest shop with `product` in stock from the profile's home
-    /// shop (trait `home_store_id`), at any distance; `None` when the
-    /// product, the home shop or a shop with stock is missing.
+    /// The nearest shop with `product` in stock within
+    /// `nearest_store_within_km` of the customer, searched from where the
+    /// API searches without `lat`/`lon` ([`super::views::profile_origin`]:
+    /// a recent reported position, else the home shop, else an older
+    /// position); `None` when the product, any position or a shop with
+    /// stock within reach is missing.
     pub async fn nearest_store_for(
         &self,
         ws: WorkspaceId,
@@ -326,12 +329,15 @@ impl Commerce {
         if cat.catalog.product(product).is_none() {
             return Ok(None);
         }
-        let Some(from) = home_shop(&state.traits).and_then(|h| cat.shops.get(&h).map(|s| s.location)) else {
+        let now = relais_core::time::now_ms();
+        let Some(origin) = super::views::profile_origin(&cat.shops, state, &self.config, now) else {
             return Ok(None);
         };
+        let from = GeoPoint::new(origin.latitude, origin.longitude).map_err(Error::from)?;
+        let within_km = self.config.nearest_store_within_km;
         let found = cat
             .shops
-            .nearest_with_product(&cat.catalog, &cat.book, product, from, 1, 20_040.0);
+            .nearest_with_product(&cat.catalog, &cat.book, product, from, 1, within_km);
         Ok(found.first().map(|n| {
             serde_json::json!({
                 "id": n.shop.id.to_string(),
@@ -342,6 +348,7 @@ impl Commerce {
                 "distance_km": (n.distance_km * 100.0).round() / 100.0,
                 "units": n.units,
                 "open_now": n.shop.is_open_at(jiff::Timestamp::now()),
+                "origin": origin.source,
             })
         }))
     }

@@ -244,3 +244,117 @@ async fn recommendation_models_are_kept_until_older_than_the_max_age() {
         "rebuilt on every use"
     );
 }
+
+/// Place Bellecour, Lyon: 2.14 km from Lyon Part-Dieu, 392.34 km from
+/// Paris Châtelet (haversine, by hand: Δlat 0.0028° = 0.31 km, Δlon
+/// 0.0273° × cos 45.76° = 2.12 km).
+const BELLECOUR: (f64, f64) = (45.7578, 4.8320);
+
+fn customer(home: Option<&str>, fix: Option<((f64, f64), i64)>) -> ProfileState {
+    let mut state = ProfileState::default();
+    if let Some(home) = home {
+        state.set_trait("home_store_id", json!(home), 1);
+    }
+    state.location = fix.map(|((latitude, longitude), at)| relais_core::profile::Stamped {
+        value: relais_core::profile::location::GeoFix {
+            latitude,
+            longitude,
+            city: None,
+            country: None,
+        },
+        at,
+    });
+    state
+}
+
+#[tokio::test]
+async fn nearest_store_searches_from_where_the_customer_is_within_reach() {
+    let (_dir, store, ws) = setup().await;
+    let c = node(&store);
+    import(&c, ws, Kind::Products, Format::Csv, Mode::Set, PRODUCTS).await;
+    import(&c, ws, Kind::Shops, Format::Json, Mode::Set, SHOPS).await;
+    let stock = "store_id,sku,quantity\nparis,p1,3\nlyon,p1,1\nparis,p3,2\n";
+    import(&c, ws, Kind::Stock, Format::Csv, Mode::Set, stock).await;
+    let now = relais_core::time::now_ms();
+    let day = 86_400_000;
+    let nearest = |state: ProfileState, product: &'static str| {
+        let c = &c;
+        async move {
+            c.nearest_store_for(ws, &state, product).await.unwrap().map(|v| {
+                (
+                    v["id"].as_str().unwrap().to_owned(),
+                    v["distance_km"].clone(),
+                    v["origin"].clone(),
+                )
+            })
+        }
+    };
+    let at = |id: &str, km: f64, origin: &str| Some((id.to_owned(), json!(km), json!(origin)));
+    // Home shop only; a fresh fix beats it; a stale one does not.
+    assert_eq!(
+        nearest(customer(Some("paris"), None), "p1").await,
+        at("paris", 0.0, "home_store")
+    );
+    let fresh = Some((BELLECOUR, now - 60_000));
+    assert_eq!(
+        nearest(customer(Some("paris"), fresh), "p1").await,
+        at("lyon", 2.14, "last_location")
+    );
+    let stale = Some((BELLECOUR, now - 2 * day));
+    assert_eq!(
+        nearest(customer(Some("paris"), stale), "p1").await,
+        at("paris", 0.0, "home_store")
+    );
+    // A stale fix is better than nothing, also when the home shop is unknown.
+    assert_eq!(
+        nearest(customer(None, stale), "p1").await,
+        at("lyon", 2.14, "stale_location")
+    );
+    assert_eq!(
+        nearest(customer(Some("gone"), stale), "p1").await,
+        at("lyon", 2.14, "stale_location")
+    );
+    assert_eq!(
+        nearest(customer(None, None), "p1").await,
+        None,
+        "nowhere to search from"
+    );
+    // p3 is only in Paris: 392 km from Lyon is beyond the default 50 km.
+    assert_eq!(nearest(customer(None, fresh), "p3").await, None);
+    assert_eq!(nearest(customer(None, fresh), "nope").await, None);
+    let mut far = node(&store);
+    far.config.nearest_store_within_km = 400.0;
+    let found = far
+        .nearest_store_for(ws, &customer(None, fresh), "p3")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (&found["id"], &found["distance_km"]),
+        (&json!("paris"), &json!(392.34))
+    );
+    // The age that makes a fix stale is configured.
+    far.config.last_location_max_age_secs = 3 * 86_400;
+    let found = far
+        .nearest_store_for(ws, &customer(Some("paris"), stale), "p1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (&found["id"], &found["origin"]),
+        (&json!("lyon"), &json!("last_location"))
+    );
+}
+
+#[test]
+fn a_radius_no_search_can_use_is_refused_in_the_configuration() {
+    let read = |v: Value| serde_json::from_value::<CatalogConfig>(v).map(|c| c.nearest_store_within_km);
+    assert_eq!(read(json!({})).unwrap(), 50.0);
+    assert_eq!(read(json!({"nearest_store_within_km": 12.5})).unwrap(), 12.5);
+    for bad in [json!(0), json!(-3), json!(20_041)] {
+        let e = read(json!({"nearest_store_within_km": bad}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not within (0, 20040]"), "{e}");
+    }
+}

@@ -2,17 +2,19 @@
 //! of products and shops, and the nearest shops that have a product for a
 //! customer.
 //!
-//! Where a customer is: `lat`/`lon` given with the query, else their home
-//! shop (trait `home_store_id`, a shop id). The last position an app
-//! reported (`context.location`) is not kept in profiles yet, so it is not
-//! used (docs/catalog.md, "Limits").
+//! Where a customer is: `lat`/`lon` given with the query, else the
+//! profile's whereabouts ([`profile_origin`]): the last position an app or
+//! site reported (`context.location`) if it is recent, else their home shop
+//! (trait `home_store_id`, a shop id), else that older position.
 
 use super::fanout::HOME_STORE_TRAIT;
-use super::Commerce;
+use super::{CatalogConfig, Commerce};
 use crate::{profiles, Engine};
 use relais_catalog::geo::GeoPoint;
-use relais_catalog::query::availability;
-use relais_catalog::shop::Shop;
+use relais_catalog::query::{availability, Fix, OriginKind, Whereabouts};
+use relais_catalog::{ShopDirectory, ShopId};
+use relais_core::profile::ProfileState;
+use relais_core::time::{format_ms, now_ms};
 use relais_core::{Error, ErrorCode, WorkspaceId};
 use relais_store::CatalogKind;
 use serde::Serialize;
@@ -24,7 +26,7 @@ pub const DEFAULT_WITHIN_KM: f64 = 50.0;
 pub const DEFAULT_NEAREST: usize = 3;
 pub const MAX_NEAREST: usize = 50;
 /// Half the Earth's circumference: every point is nearer than this.
-const MAX_WITHIN_KM: f64 = 20_040.0;
+pub const MAX_WITHIN_KM: f64 = 20_040.0;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StoreUnits {
@@ -161,10 +163,17 @@ pub struct NearestQuery {
 pub struct Origin {
     pub latitude: f64,
     pub longitude: f64,
-    /// `query` (lat/lon given) or `home_store` (the profile's `home_store_id`).
+    /// `query` (lat/lon given), `last_location` (a position the profile
+    /// reported recently), `home_store` (the profile's `home_store_id`) or
+    /// `stale_location` (an older reported position: no home shop).
     pub source: &'static str,
+    /// The home shop, with `home_store`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<String>,
+    /// When the position was reported (event time), with `last_location`
+    /// and `stale_location`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub located_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -242,9 +251,12 @@ pub async fn nearest_stores(
                 longitude: p.lon(),
                 source: "query",
                 store_id: None,
+                located_at: None,
             }
         }
-        (None, None) => home_origin(&cat.shops, &state.traits, &stored.id.to_string())?,
+        (None, None) => {
+            profile_origin(&cat.shops, &state, &c.config, now_ms()).ok_or_else(|| no_position(&stored.id))?
+        }
         _ => {
             return Err(Error::new(
                 ErrorCode::MissingField,
@@ -278,26 +290,55 @@ pub async fn nearest_stores(
     })
 }
 
-fn home_origin(
-    shops: &relais_catalog::ShopDirectory,
-    traits: &serde_json::Map<String, Value>,
-    profile: &str,
-) -> Result<Origin, Error> {
-    let no_position = || {
-        Error::new(
-            ErrorCode::MissingField,
-            format!(
-                "no position for {profile}: it has no {HOME_STORE_TRAIT} trait naming a known shop; \
-                 pass lat and lon"
-            ),
-        )
+fn no_position(profile: &relais_core::ProfileId) -> Error {
+    Error::new(
+        ErrorCode::MissingField,
+        format!(
+            "no position for {profile}: no position reported (context.location) and no \
+             {HOME_STORE_TRAIT} trait naming a known shop; pass lat and lon"
+        ),
+    )
+}
+
+/// What the profile tells of where the customer is: the shop its
+/// `home_store_id` trait names and the last position it reported.
+pub(crate) fn whereabouts(state: &ProfileState) -> Whereabouts {
+    let last_location = state.location.as_ref().and_then(|s| {
+        let point = GeoPoint::new(s.value.latitude, s.value.longitude).ok()?;
+        Some(Fix { point, at: s.at })
+    });
+    Whereabouts {
+        home_shop: super::fanout::home_shop(&state.traits).and_then(|h| ShopId::new(h).ok()),
+        last_location,
+    }
+}
+
+/// Where to search from for a profile, as of `now_ms`: its last reported
+/// position when at most `last_location_max_age_secs` old, else its home
+/// shop (when it names a known shop), else that older position; `None`
+/// when there is none of them. The API without `lat`/`lon` and the
+/// `nearest_store` Liquid global both search from here.
+pub fn profile_origin(
+    shops: &ShopDirectory,
+    state: &ProfileState,
+    config: &CatalogConfig,
+    now_ms: i64,
+) -> Option<Origin> {
+    let w = whereabouts(state);
+    let max_age_ms =
+        i64::try_from(config.last_location_max_age_secs.saturating_mul(1_000)).unwrap_or(i64::MAX);
+    let (point, kind) = shops.origin(&w, now_ms, max_age_ms)?;
+    let located_at = w.last_location.map(|f| format_ms(f.at));
+    let (source, store_id, located_at) = match kind {
+        OriginKind::LastLocation => ("last_location", None, located_at),
+        OriginKind::HomeShop => ("home_store", w.home_shop.map(|h| h.as_str().to_owned()), None),
+        OriginKind::StaleLocation => ("stale_location", None, located_at),
     };
-    let home = super::fanout::home_shop(traits).ok_or_else(no_position)?;
-    let shop: &Shop = shops.get(&home).ok_or_else(no_position)?;
-    Ok(Origin {
-        latitude: shop.location.lat(),
-        longitude: shop.location.lon(),
-        source: "home_store",
-        store_id: Some(home),
+    Some(Origin {
+        latitude: point.lat(),
+        longitude: point.lon(),
+        source,
+        store_id,
+        located_at,
     })
 }
