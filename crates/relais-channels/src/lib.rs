@@ -15,8 +15,8 @@ pub mod whatsapp;
 
 pub use message::{
     Accepted, Address, Channel, Content, EmailContent, InAppContent, LetterContent, Mailbox, Outgoing,
-    PostalAddress, PushContent, PushPlatform, SendError, SmsContent, TaskContent, WebhookContent,
-    WhatsappContent,
+    PostalAddress, PushContent, PushPlatform, ResponseTarget, SendError, SmsContent, TaskContent,
+    WebhookContent, WhatsappContent,
 };
 
 /// One delivery provider (an SMTP relay, Twilio, FCM, …). Implementations are

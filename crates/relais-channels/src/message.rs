@@ -192,6 +192,21 @@ pub struct WebhookContent {
     /// The event type put in the payload (`type`), e.g. "journey.step".
     pub event_type: String,
     pub payload: Value,
+    /// Where the receiver's JSON answer goes on the profile. The provider
+    /// ignores it; the engine stores the answer after a 2xx. Part of the
+    /// stored message, so a retry after a restart still stores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_response: Option<ResponseTarget>,
+}
+
+/// A webhook answer (or the part at `path`) to keep as a profile trait.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseTarget {
+    #[serde(rename = "trait")]
+    pub trait_name: String,
+    /// A JSON Pointer into the answer; empty: the whole answer.
+    #[serde(default)]
+    pub path: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -178,14 +178,18 @@ impl Provider for WebhookProvider {
         if !status.is_success() {
             return Err(http::classify(NAME, status, &headers, &text));
         }
-        let body = if truncated {
-            Value::String(text.into_owned())
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(text.into_owned()))
+        // `json`: the whole answer parsed as JSON (a JSON string answer too).
+        let parsed = match truncated {
+            true => None,
+            false => serde_json::from_slice::<Value>(&bytes).ok(),
         };
+        let json = parsed.is_some();
+        let body = parsed.unwrap_or_else(|| Value::String(text.into_owned()));
         Ok(Accepted {
             provider_message_id: None,
-            detail: Some(json!({"status": status.as_u16(), "body": body, "truncated": truncated})),
+            detail: Some(
+                json!({"status": status.as_u16(), "body": body, "truncated": truncated, "json": json}),
+            ),
         })
     }
 }

@@ -83,6 +83,7 @@ fn event(url: String) -> Outgoing {
         content: Content::Webhook(WebhookContent {
             event_type: "journey.step".into(),
             payload: json!({"profile_id": "p_42", "step": "welcome"}),
+            store_response: None,
         }),
     }
 }
@@ -112,7 +113,7 @@ async fn delivers_a_signed_event() {
     let ok = p.send(&event(format!("http://{addr}/ok"))).await.unwrap();
     assert_eq!(
         ok.detail,
-        Some(json!({"status": 200, "body": {"received": true}, "truncated": false}))
+        Some(json!({"status": 200, "body": {"received": true}, "truncated": false, "json": true}))
     );
     let hits = r.hits.lock().unwrap().clone();
     let (_, headers, body) = &hits[0];
@@ -139,12 +140,17 @@ async fn answers_are_kept_short() {
     cfg.max_response_bytes = 51;
     let p = WebhookProvider::new(cfg).unwrap();
     let ok = p.send(&event(format!("http://{addr}/text"))).await.unwrap();
-    assert_eq!(ok.detail.unwrap()["body"], "thanks");
+    let detail = ok.detail.unwrap();
+    assert_eq!(
+        (&detail["body"], &detail["json"]),
+        (&json!("thanks"), &json!(false))
+    );
     let ok = p.send(&event(format!("http://{addr}/big"))).await.unwrap();
     let detail = ok.detail.unwrap();
     // 51 bytes would cut an "é" in two: 25 whole characters are kept.
     assert_eq!(detail["body"], "é".repeat(25));
     assert_eq!(detail["truncated"], true);
+    assert_eq!(detail["json"], false, "a cut answer is not read as JSON");
 }
 
 #[tokio::test]

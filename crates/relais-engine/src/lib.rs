@@ -8,6 +8,8 @@
 //! * [`keys`], [`admin`] — workspaces, sources and credentials.
 //! * [`import`] — NDJSON and CSV files into the log, resumable.
 //! * [`rfm`] — RFM cut points, refreshed on a schedule and on demand.
+//! * [`event_names`] — the event names each workspace has seen (for
+//!   journeys' "unknown event name" warnings).
 //! * [`catalog`] — the commerce context: catalog, shops, stock, their
 //!   signals and events, nearest shop with stock.
 //!
@@ -17,6 +19,7 @@ pub mod admin;
 pub mod catalog;
 pub mod computed_traits;
 pub mod config;
+pub mod event_names;
 pub mod import;
 pub mod ingest;
 pub mod internal;

@@ -7,6 +7,7 @@ pub mod api;
 pub mod callbacks_api;
 pub mod catalog_api;
 pub mod error;
+pub mod events_api;
 pub mod exports_api;
 pub mod inbox_api;
 pub mod journeys_api;
@@ -162,6 +163,7 @@ fn router_closing(engine: Arc<Engine>, closing: Arc<tokio::sync::watch::Sender<b
         .merge(catalog_api::routes())
         .merge(callbacks_api::routes())
         .merge(journeys_api::routes())
+        .merge(events_api::routes())
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))

@@ -90,6 +90,7 @@ impl Modify for Security {
         crate::journeys_api::pool,
         crate::journeys_api::import_codes,
         crate::journeys_api::generate_codes,
+        crate::events_api::names,
         crate::ops::track_doc,
         crate::ops::batch_doc,
         crate::ops::health,

@@ -11,15 +11,19 @@ use relais_core::identity::Identity;
 
 mod catalog;
 mod emitted;
+mod event_names;
 mod journeys;
 mod messages;
+mod pages;
 mod rfm;
 mod segments;
 
 pub use catalog::*;
 pub use emitted::*;
+pub use event_names::*;
 pub use journeys::*;
 pub use messages::*;
+pub use pages::*;
 pub use rfm::*;
 pub use segments::*;
 
@@ -76,7 +80,10 @@ macro_rules! conformance_suite {
             racing_coupon_assigns_hand_out_each_code_once,
             erase_removes_journey_rows_and_keeps_codes_used,
             journey_runs_enter_pages_once_with_their_progress,
-            merges_take_journey_rows_to_the_winner
+            journey_run_pages_carry_their_messages,
+            page_reads_answer_as_one_at_a_time,
+            merges_take_journey_rows_to_the_winner,
+            event_names_widen_add_up_and_stay_per_workspace
         );
     };
     (@cases $attrs:tt $make:expr; $($case:ident),* $(,)?) => {

@@ -10,16 +10,20 @@
 
 mod catalog_types;
 pub mod conformance;
+mod event_names;
 mod journey_types;
 mod message_types;
+mod pages;
 pub mod postgres;
 mod segment_types;
 pub mod sqlite;
 mod types;
 
 pub use catalog_types::*;
+pub use event_names::*;
 pub use journey_types::*;
 pub use message_types::*;
+pub use pages::*;
 pub use segment_types::*;
 pub use types::*;
 
@@ -218,15 +222,13 @@ pub trait JourneyStore: Send + Sync + 'static {
     /// Every pool of the workspace with its counts, by name.
     async fn coupon_pools(&self, ws: WorkspaceId) -> StoreResult<Vec<CouponPoolStats>>;
     /// Enters one page of a run: the instances not already there (by id),
-    /// each with its trace row, and the run's progress (`cursor`,
-    /// `done_at`; `entered` grows by the instances new here), all in one
-    /// transaction, so a crash keeps both or neither. Returns how many
-    /// instances were new.
-    async fn enter_run_page(
-        &self,
-        entries: &[(InstanceRecord, TraceRecord)],
-        run: &JourneyRun,
-    ) -> StoreResult<u64>;
+    /// each with its trace rows and the messages its first step made (with
+    /// their emitted events; an id already stored is left as it is), and
+    /// the run's progress (`cursor`, `done_at`; `entered` grows by the
+    /// instances new here), all in one transaction, so a crash keeps all or
+    /// nothing. An entry whose instance was already there writes nothing.
+    /// Returns how many instances were new.
+    async fn enter_run_page(&self, entries: &[RunEntry], run: &JourneyRun) -> StoreResult<u64>;
     async fn journey_run(
         &self,
         ws: WorkspaceId,
@@ -244,7 +246,7 @@ pub trait JourneyStore: Send + Sync + 'static {
 
 /// Everything Relais persists. Implementations must pass [`conformance`].
 #[async_trait]
-pub trait Store: CatalogStore + JourneyStore + Send + Sync + 'static {
+pub trait Store: CatalogStore + JourneyStore + EventNameStore + PageStore + Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`, for logs and metrics.
     fn engine(&self) -> &'static str;
 

@@ -1,13 +1,11 @@
 //! The embedded engine: SQLite in WAL mode.
 //!
-//! One writer connection behind a mutex: every write is one transaction, and
-//! callers batch (the ingest path hands over whole group commits), so a
-//! single writer is not a bottleneck and there is never a `SQLITE_BUSY`
-//! between our own writers. Reads use a small pool of separate connections,
-//! which WAL lets run beside the writer.
+//! One writer connection behind a mutex: every write is one transaction, and callers batch (ingest hands
+//! over whole group commits), so a single writer is no bottleneck and there is never a `SQLITE_BUSY` between
+//! our own writers. Reads use a small pool of separate connections, which WAL lets run beside the writer.
 //!
-//! Segments, memberships, timers and computed traits are in
-//! `sqlite/segments.rs`; RFM cut points in `sqlite/rfm.rs`.
+//! Segments, memberships, timers and computed traits are in `sqlite/segments.rs`; RFM cut points in
+//! `sqlite/rfm.rs`; the catalogue of event names in `sqlite/event_names.rs`.
 
 use crate::*;
 use relais_core::identity::Identity;
@@ -18,13 +16,15 @@ use std::sync::{Arc, Mutex};
 
 mod catalog;
 mod commit;
+mod event_names;
 mod journeys;
 mod messages;
+mod pages;
 mod rfm;
 mod segments;
 mod tasks;
 
-use commit::apply_processed;
+use commit::{apply_processed, spawn_checkpointer};
 
 const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
@@ -35,6 +35,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (6, include_str!("../migrations/sqlite/0006_catalog.sql")),
     (7, include_str!("../migrations/sqlite/0007_journeys.sql")),
     (8, include_str!("../migrations/sqlite/0008_journey_runs.sql")),
+    (9, include_str!("../migrations/sqlite/0009_event_names.sql")),
 ];
 /// Idle readers kept: a closed one loses its page cache and statements.
 const MAX_IDLE_READERS: usize = 64;
@@ -113,28 +114,6 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Other(format!("sqlite reader task failed: {e}")))?
     }
-}
-
-/// How often the WAL is copied back into the database file.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// A thread that checkpoints the WAL (PASSIVE: never blocks the writer or
-/// readers) until the store is dropped.
-fn spawn_checkpointer(inner: std::sync::Weak<Inner>) -> anyhow::Result<()> {
-    let path = inner.upgrade().map(|i| i.path.clone()).unwrap_or_default();
-    let conn = connect(&path)?;
-    std::thread::Builder::new()
-        .name("relais-sqlite-checkpoint".into())
-        .spawn(move || loop {
-            std::thread::sleep(CHECKPOINT_EVERY);
-            if inner.upgrade().is_none() {
-                return;
-            }
-            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
-            }
-        })?;
-    Ok(())
 }
 
 fn connect(path: &Path) -> rusqlite::Result<Connection> {

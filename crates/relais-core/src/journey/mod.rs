@@ -8,10 +8,12 @@
 //! the one after it in the list; the last one exits.
 
 pub mod parse;
+pub mod store_response;
 mod validate;
 
 pub use parse::parse;
-pub use validate::Warning;
+pub use store_response::StoreResponse;
+pub use validate::{unknown_event_warnings, Warning};
 
 use crate::condition::{Condition, EventSpec};
 use serde_json::Value;
@@ -279,6 +281,43 @@ impl Journey {
         }
         out.sort();
         out.dedup();
+        out
+    }
+
+    /// Every event name the journey's document names, with where (`trigger`,
+    /// `entry`, `exit.events[0]`, `exit.condition`, `goal`, `steps[2] (wait)`,
+    /// `steps[3] (check).if`), in document order: for "never seen" warnings.
+    pub fn event_uses(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let condition = |path: String, c: &Condition, out: &mut Vec<(String, String)>| {
+            out.extend(c.dependencies().events.into_iter().map(|n| (path.clone(), n)));
+        };
+        if let Trigger::Event(s) = &self.trigger {
+            out.push(("trigger".into(), s.event().to_owned()));
+        }
+        if let Some(c) = &self.entry {
+            condition("entry".into(), c, &mut out);
+        }
+        for (i, e) in self.exit_events.iter().enumerate() {
+            out.push((format!("exit.events[{i}]"), e.event().to_owned()));
+        }
+        if let Some(c) = &self.exit_condition {
+            condition("exit.condition".into(), c, &mut out);
+        }
+        if let Some(g) = &self.goal {
+            out.push(("goal".into(), g.event.event().to_owned()));
+        }
+        for (i, s) in self.steps.iter().enumerate() {
+            match &s.kind {
+                StepKind::WaitForEvent(w) => {
+                    out.push((format!("steps[{i}] ({})", s.id), w.event.event().to_owned()))
+                }
+                StepKind::Condition { test, .. } => {
+                    condition(format!("steps[{i}] ({}).if", s.id), test, &mut out)
+                }
+                _ => {}
+            }
+        }
         out
     }
 }

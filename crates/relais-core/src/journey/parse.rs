@@ -468,6 +468,7 @@ fn step(raw: &Value, path: &str, fallthrough: &str) -> Result<Step, JourneyError
                 );
             };
             if ty == "webhook" {
+                store_response::check_content(&content, &format!("{path}.content"))?;
                 StepKind::Webhook {
                     content,
                     next: next()?,
@@ -562,6 +563,9 @@ fn send(o: &Map<String, Value>, path: &str, next: String) -> Result<Send, Journe
                 format!("missing template for channel {c}"),
             );
         }
+    }
+    if let Some(webhook) = content.get("webhook") {
+        store_response::check_content(webhook, &format!("{path}.content.webhook"))?;
     }
     if let Some(k) = content.keys().find(|k| !channels.contains(k)) {
         return err(

@@ -107,6 +107,29 @@ pub(super) fn validate(j: &Journey) -> Result<Vec<Warning>, JourneyError> {
     Ok(warnings)
 }
 
+/// A warning for each place the journey names an event that `known` says
+/// the workspace has never seen (a misspelt name never comes). Warnings,
+/// never errors: a journey may be written before its first event.
+pub fn unknown_event_warnings(j: &Journey, known: impl Fn(&str) -> bool) -> Vec<Warning> {
+    let mut out: Vec<Warning> = Vec::new();
+    for (path, name) in j.event_uses() {
+        if known(&name) {
+            continue;
+        }
+        let w = Warning {
+            path,
+            message: format!(
+                "unknown event name {name:?}: never seen in this workspace (check the spelling; \
+                 GET /api/v1/events/names lists the names seen)"
+            ),
+        };
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
+}
+
 /// The first step on a cycle of non-waiting steps, if any (depth-first
 /// search over the subgraph of steps that do not wait).
 fn instant_cycle(j: &Journey, index: &HashMap<&str, usize>) -> Option<usize> {
@@ -234,5 +257,48 @@ mod tests {
              "correlate": {"property": "message_id", "message_of": "w"}, "timeout": {"hours": 1}, "on_timeout": "exit"}
         ])));
         assert!(e.contains("message_of") && e.contains("not a send step"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod unknown_events {
+    use super::super::{parse, unknown_event_warnings};
+    use serde_json::json;
+
+    #[test]
+    fn warns_where_each_unseen_name_is_used() {
+        let v = json!({
+            "name": "t",
+            "trigger": {"event": "Checkout Startd"},
+            "entry": {"event": "Signed Up"},
+            "exit": {"events": [{"event": "Order Completed"}, {"event": "Order Cancelled"}]},
+            "goal": {"event": "Order Completed", "within": {"days": 7}},
+            "steps": [
+                {"id": "wait", "type": "wait_for_event", "event": "Email Opened",
+                 "timeout": {"hours": 1}, "on_timeout": "check"},
+                {"id": "check", "type": "condition", "if": {"event": "Coupon Used"},
+                 "then": "exit", "else": "hook"},
+                {"id": "hook", "type": "webhook", "content": {"url": "https://x.example"}}
+            ]
+        });
+        let (j, _) = parse(&v).unwrap();
+        let seen = ["Order Completed", "Signed Up"];
+        let builtin = ["Email Opened"];
+        let w = unknown_event_warnings(&j, |n| seen.contains(&n) || builtin.contains(&n));
+        let got: Vec<(&str, bool)> = w
+            .iter()
+            .map(|w| (w.path.as_str(), w.message.contains("unknown event name")))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("trigger", true),
+                ("exit.events[1]", true),
+                ("steps[1] (check).if", true)
+            ]
+        );
+        assert!(w[0].message.contains("\"Checkout Startd\""), "{}", w[0].message);
+        assert!(w[2].message.contains("\"Coupon Used\""), "{}", w[2].message);
+        assert!(unknown_event_warnings(&j, |_| true).is_empty());
     }
 }

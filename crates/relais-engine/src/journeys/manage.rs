@@ -82,6 +82,7 @@ pub async fn validate(engine: &Engine, ws: WorkspaceId, doc: &Value) -> Result<V
             message: "no exit criteria: profiles leave only at the end of the steps".into(),
         });
     }
+    warnings.extend(crate::event_names::unknown_in_journey(engine, ws, &j).await?);
     Ok(warnings)
 }
 

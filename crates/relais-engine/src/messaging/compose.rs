@@ -38,6 +38,10 @@ pub struct WebhookTemplate {
     /// Sent as is under `data.payload`, beside the profile.
     #[serde(default)]
     pub payload: Value,
+    /// `{"trait": …, "path": …}`: the JSON answer (or its part at `path`)
+    /// becomes that trait of the profile once delivered.
+    #[serde(default)]
+    pub store_response: Option<Value>,
 }
 
 fn default_event_type() -> String {
@@ -367,6 +371,17 @@ pub fn content(
         }
         Channel::Webhook => {
             let t: WebhookTemplate = parse(channel, raw)?;
+            let store_response = match &t.store_response {
+                None => None,
+                Some(v) => {
+                    let s = relais_core::journey::StoreResponse::parse(v)
+                        .map_err(|e| Error::new(ErrorCode::InvalidField, format!("content.{e}")))?;
+                    Some(ResponseTarget {
+                        trait_name: s.trait_name,
+                        path: s.path,
+                    })
+                }
+            };
             let payload = json!({
                 "message_id": s.message_id,
                 "campaign": s.campaign,
@@ -377,6 +392,7 @@ pub fn content(
             Content::Webhook(WebhookContent {
                 event_type: t.event_type,
                 payload,
+                store_response,
             })
         }
         Channel::DirectMail => {

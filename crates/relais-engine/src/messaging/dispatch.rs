@@ -6,18 +6,20 @@
 //! feedback event in one transaction, and only by the holder of the claim, so
 //! a crash or a lease taken over never records (or sends) one attempt twice.
 
+mod response;
+
 use super::compose::address_key;
 use super::config::ChannelsConfig;
 use super::feedback::{self, What};
 use super::providers::{Providers, INBOX, TASKS};
 use crate::internal::InternalSources;
-use relais_channels::{Channel, Content, Outgoing, SendError};
+use relais_channels::{Channel, Content, Outgoing, SendError, WebhookContent};
 use relais_core::time::now_ms;
 use relais_store::{
     AttemptOutcome, AttemptResult, DynStore, MessageRecord, MessageStatus, StoreError, Suppression,
     TaskRecord, TaskStatus,
 };
-use serde_json::json;
+use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, watch, Notify, Semaphore};
@@ -179,10 +181,26 @@ impl Dispatcher {
         let at = r.finished_at;
         match sent {
             Ok(acc) => {
-                let extra = json!({ "provider": m.provider, "provider_message_id": acc.provider_message_id });
+                let mut extra =
+                    json!({ "provider": m.provider, "provider_message_id": acc.provider_message_id });
+                let mut stored_event = None;
+                if let Content::Webhook(WebhookContent {
+                    store_response: Some(target),
+                    ..
+                }) = &out.content
+                {
+                    let detail = acc.detail.as_ref();
+                    let (note, stored) =
+                        response::store(&self.sources, &self.store, m, target, detail, at).await?;
+                    if let (Some(e), Value::Object(note)) = (extra.as_object_mut(), note) {
+                        e.extend(note);
+                    }
+                    stored_event = stored;
+                }
                 r.emitted.push(
                     feedback::for_message(&self.sources, &self.store, m, What::Sent, extra, None, at).await?,
                 );
+                r.emitted.extend(stored_event);
                 r.outcome = AttemptOutcome::Accepted {
                     provider_message_id: acc.provider_message_id,
                 };

@@ -547,8 +547,10 @@ impl State {
                 .set_consent(channel, status, super::INTERNAL_SOURCE, entry.event.timestamp);
             e.touch.consent = true;
         }
-        // Traits set by a journey's update_profile step.
-        if name == crate::journeys::PROFILE_UPDATED_EVENT {
+        // Traits set by a journey's update_profile step, or from a webhook's answer.
+        if name == crate::journeys::PROFILE_UPDATED_EVENT
+            || name == crate::event_names::WEBHOOK_RESPONSE_EVENT
+        {
             if let Some(traits) = value.pointer("/properties/traits").and_then(Value::as_object) {
                 for (k, v) in traits {
                     e.state.traits.insert(k.clone(), v.clone());

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (5, include_str!("../../migrations/postgres/0005_catalog.sql")),
     (6, include_str!("../../migrations/postgres/0006_journeys.sql")),
     (7, include_str!("../../migrations/postgres/0007_journey_runs.sql")),
+    (8, include_str!("../../migrations/postgres/0008_event_names.sql")),
 ];
 
 /// Advisory lock held while migrating (one key for the whole database:
