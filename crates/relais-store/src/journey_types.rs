@@ -152,3 +152,12 @@ pub struct JourneyRun {
     /// When the walk reached the end of the audience.
     pub done_at: Option<i64>,
 }
+
+/// One profile entering a run's page ([`crate::JourneyStore::enter_run_page`]).
+#[derive(Debug, Clone)]
+pub struct RunEntry {
+    pub instance: InstanceRecord,
+    pub trace: Vec<TraceRecord>,
+    /// What its first step sent (a broadcast's page sends in bulk).
+    pub messages: Vec<crate::NewMessage>,
+}

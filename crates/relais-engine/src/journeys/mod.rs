@@ -13,6 +13,7 @@
 pub mod coupons;
 pub mod interest;
 pub mod manage;
+mod page;
 mod runner;
 mod schedule;
 mod steps;

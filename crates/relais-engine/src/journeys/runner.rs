@@ -324,17 +324,24 @@ pub async fn enter_at(
     start_at: Option<i64>,
 ) -> Result<Option<InstanceRecord>, Error> {
     let (pid, state) = crate::messaging::profile_state(e, live.record.workspace_id, pid).await?;
-    let Some((inst, t)) = prepare_entry(e, live, pid, &state, key, trigger, now, start_at).await? else {
+    let Some((mut inst, t)) = prepare_entry(e, live, pid, &state, key, trigger, now, start_at).await? else {
         return Ok(None);
     };
+    let later = start_at.is_some_and(|s| s > now);
+    if !later {
+        // Run here at once; stored due only after a lease, so the runner's
+        // own pass does not advance it too (it takes over if this one dies).
+        inst.wake_at = Some(now + RETRY_MS);
+    }
     if !e.store.enter_instance(&inst, &[t]).await? {
         return Ok(None);
     }
     counter!("relais_journey_entries_total").increment(1);
-    if start_at.is_some_and(|s| s > now) {
+    if later {
         e.journeys.wake.notify_one();
         return Ok(Some(inst));
     }
+    inst.wake_at = Some(now);
     run_one(e, inst.clone(), Wake::Due).await?;
     Ok(Some(inst))
 }
@@ -353,9 +360,29 @@ pub(super) async fn prepare_entry(
     now: i64,
     start_at: Option<i64>,
 ) -> Result<Option<(InstanceRecord, relais_store::TraceRecord)>, Error> {
+    let existing = e
+        .store
+        .profile_instances(live.record.workspace_id, pid, Some(&live.record.id))
+        .await?;
+    prepare_entry_after(e, live, pid, state, &existing, key, trigger, now, start_at).await
+}
+
+/// [`prepare_entry`] with the profile's instances of the journey, newest
+/// entry first, already read.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn prepare_entry_after(
+    e: &Engine,
+    live: &Live,
+    pid: ProfileId,
+    state: &relais_core::profile::ProfileState,
+    existing: &[InstanceRecord],
+    key: &str,
+    trigger: Value,
+    now: i64,
+    start_at: Option<i64>,
+) -> Result<Option<(InstanceRecord, relais_store::TraceRecord)>, Error> {
     let ws = live.record.workspace_id;
     let j = &live.journey;
-    let existing = e.store.profile_instances(ws, pid, Some(&live.record.id)).await?;
     let id = instance_id(ws, &live.record.id, pid, key);
     if existing.iter().any(|i| i.id == id) {
         return Ok(None); // this very entry was handled (a replay)

@@ -9,23 +9,22 @@
 //! earliest time zone (UTC+14); each profile's instance then waits until
 //! the time comes in its own zone (the runner's timers).
 
-use super::runner::{instance_id, prepare_entry};
+use super::page::{self, first_send, Member};
+use super::runner::{instance_id, prepare_entry_after};
 use super::{timing, Live};
 use crate::Engine;
-use futures_util::StreamExt;
 use jiff::civil::Date;
 use relais_core::journey::{DateTrigger, Schedule, Trigger};
 use relais_core::profile::ProfileState;
 use relais_core::time::{format_ms, now_ms};
 use relais_core::{Error, ProfileId, SegmentId};
-use relais_store::JourneyRun;
+use relais_store::{InstanceRecord, JourneyRun, RunEntry};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Profiles per page: one transaction each.
 const PAGE: usize = 1_000;
-/// Entries prepared at once (each reads the profile's instances).
-const PARALLEL: usize = 16;
 /// A run this late (the server was down when it came) is skipped: a
 /// broadcast two days late is worse than none.
 const STALE_MS: i64 = 48 * 3_600_000;
@@ -219,21 +218,62 @@ async fn walk_page(e: &Arc<Engine>, live: &Arc<Live>, plan: &Plan, now: i64) -> 
         let start = start_at(plan, &state, default_tz, now);
         Some((p.id, state, trigger, start))
     });
-    let key = &key;
-    let entries: Vec<Result<Option<_>, Error>> = futures_util::stream::iter(wanted)
-        .map(|(pid, state, trigger, start)| async move {
-            prepare_entry(e, live, pid, &state, key, trigger, now, Some(start)).await
+    let wanted: Vec<_> = wanted.collect();
+    // Their instances of the journey, newest entry first (the re-entry rule).
+    let pids: Vec<ProfileId> = wanted.iter().map(|w| w.0).collect();
+    let mut existing: HashMap<ProfileId, Vec<InstanceRecord>> = HashMap::new();
+    for i in e.store.journey_instances_of(ws, &live.record.id, &pids).await? {
+        existing.entry(i.profile_id).or_default().push(i);
+    }
+    for list in existing.values_mut() {
+        list.sort_by(|a, b| (b.entered_at, &b.id).cmp(&(a.entered_at, &a.id)));
+    }
+    let mut entered = Vec::with_capacity(wanted.len());
+    for (pid, state, trigger, start) in wanted {
+        let before = existing.get(&pid).map_or(&[][..], Vec::as_slice);
+        if let Some((i, t)) =
+            prepare_entry_after(e, live, pid, &state, before, &key, trigger, now, Some(start)).await?
+        {
+            entered.push(Member {
+                instance: i,
+                trace: t,
+                state,
+            });
+        }
+    }
+    // Those starting now get the first send in bulk when it allows
+    // (super::page); the others wait on their timer.
+    let (now_members, later): (Vec<Member>, Vec<Member>) = match first_send(&live.journey) {
+        Some(_) => entered
+            .into_iter()
+            .partition(|m| m.instance.wake_at.is_some_and(|w| w <= now)),
+        None => (Vec::new(), entered),
+    };
+    let mut entries: Vec<RunEntry> = later
+        .into_iter()
+        .map(|m| RunEntry {
+            instance: m.instance,
+            trace: vec![m.trace],
+            messages: vec![],
         })
-        .buffered(PARALLEL)
-        .collect()
-        .await;
-    let entries: Vec<_> = entries.into_iter().collect::<Result<Vec<_>, Error>>()?;
-    let entries: Vec<_> = entries.into_iter().flatten().collect();
+        .collect();
+    let mut sent = None;
+    if let Some((step, s)) = first_send(&live.journey).filter(|_| !now_members.is_empty()) {
+        let page = page::send(e, live, step, s, now_members, now).await?;
+        sent = Some((page.queued, page.locks));
+        entries.extend(page.entries);
+    }
     run.cursor = ids.last().map_or(run.cursor, |p| p.0);
     if ids.len() < PAGE {
         run.done_at = Some(now);
     }
     let new = e.store.enter_run_page(&entries, &run).await?;
+    if let Some((queued, locks)) = sent {
+        drop(locks);
+        if queued > 0 {
+            e.messaging.dispatcher.wake.notify_one();
+        }
+    }
     metrics::counter!("relais_journey_entries_total").increment(new);
     if run.done_at.is_some() {
         e.journeys.mark_run_done(&live.record, &plan.key);
@@ -244,7 +284,7 @@ async fn walk_page(e: &Arc<Engine>, live: &Arc<Live>, plan: &Plan, now: i64) -> 
     }
     debug_assert!(entries
         .iter()
-        .all(|(i, _)| i.id == instance_id(ws, &live.record.id, i.profile_id, key)));
+        .all(|e| e.instance.id == instance_id(ws, &live.record.id, e.instance.profile_id, &key)));
     Ok(!ids.is_empty())
 }
 

@@ -130,10 +130,7 @@ pub async fn advance(
             }
             *v
         };
-        let key = format!(
-            "{}:v{}:{}:{}:{visit}",
-            inst.journey_id, inst.version, step.id, inst.id
-        );
+        let key = step_key(&inst, &step.id, visit);
         match &step.kind {
             StepKind::Exit => {
                 finish(&mut inst, "completed", now);
@@ -338,6 +335,11 @@ pub async fn advance(
     save(engine, inst, ctx, trace).await
 }
 
+/// What a step's effects are keyed by: (journey, version, step, instance, visit).
+pub(super) fn step_key(inst: &InstanceRecord, step: &str, visit: u32) -> String {
+    format!("{}:v{}:{step}:{}:{visit}", inst.journey_id, inst.version, inst.id)
+}
+
 /// Ends the instance: no timer, no wait, the reason kept.
 pub(super) fn finish(inst: &mut InstanceRecord, reason: &str, now: i64) {
     inst.status = "done".into();
@@ -411,7 +413,7 @@ pub async fn holds(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn request(
+pub(super) fn request(
     journey: &Journey,
     inst: &InstanceRecord,
     ctx: &Ctx,
@@ -461,7 +463,7 @@ struct SendOutcome {
 
 /// Skip reasons after which the next channel of the list is tried (the
 /// control group and quiet hours apply to every channel alike).
-fn falls_back(reason: &str) -> bool {
+pub(super) fn falls_back(reason: &str) -> bool {
     ["no_consent", "suppressed", "capped", "unreachable"]
         .iter()
         .any(|p| reason.starts_with(p))

@@ -7,7 +7,7 @@ use super::config::{FrequencyCap, GovernanceConfig, QuietHours};
 use relais_channels::Channel;
 use relais_core::profile::{ConsentStatus, ProfileState};
 use relais_core::{Error, ProfileId, WorkspaceId};
-use relais_store::DynStore;
+use relais_store::{DynStore, Suppression};
 use sha2::{Digest, Sha256};
 
 /// What governance decided.
@@ -41,7 +41,7 @@ pub struct Ask<'a> {
 pub struct Salts(std::sync::Mutex<std::collections::HashMap<WorkspaceId, String>>);
 
 impl Salts {
-    async fn get(&self, store: &DynStore, ws: WorkspaceId) -> Result<String, Error> {
+    pub(crate) async fn get(&self, store: &DynStore, ws: WorkspaceId) -> Result<String, Error> {
         if let Some(s) = self.0.lock().unwrap_or_else(|p| p.into_inner()).get(&ws) {
             return Ok(s.clone());
         }
@@ -60,17 +60,70 @@ pub async fn decide(
     salts: &Salts,
     a: &Ask<'_>,
 ) -> Result<Decision, Error> {
-    if let Some(key) = a.address_key {
-        if let Some(s) = store.find_suppression(a.ws, a.channel.as_str(), key).await? {
-            return Ok(Decision::Skip(format!("suppressed: {key} ({})", s.reason)));
-        }
+    let suppression = match a.address_key {
+        Some(key) => store.find_suppression(a.ws, a.channel.as_str(), key).await?,
+        None => None,
+    };
+    let salt = match a.marketing && cfg.control_group_percent > 0.0 {
+        true => Some(salts.get(store, a.ws).await?),
+        false => None,
+    };
+    let mut sent = Vec::new();
+    for (cap, since) in cfg.frequency_caps.iter().zip(cap_windows(cfg, a)) {
+        sent.push(match since {
+            Some(since) => Some(
+                store
+                    .count_recent_messages(a.ws, a.profile, cap.channel.as_deref(), "marketing", since)
+                    .await?,
+            ),
+            None => None,
+        });
+    }
+    let known = Known {
+        suppression: suppression.as_ref(),
+        salt: salt.as_deref(),
+        sent: &sent,
+    };
+    decide_known(cfg, a, &known)
+}
+
+/// What a decision reads from the store, read beforehand (one profile at a
+/// time by [`decide`], a page at a time by a broadcast).
+pub struct Known<'a> {
+    /// The suppression of the ask's address, if any.
+    pub suppression: Option<&'a Suppression>,
+    /// The workspace's control-group salt (marketing, a control group set).
+    pub salt: Option<&'a str>,
+    /// Per configured cap, in order: the marketing messages counted in its
+    /// window (`None` for a cap that does not apply: [`cap_windows`]).
+    pub sent: &'a [Option<i64>],
+}
+
+/// Per configured cap, in order, the start of its window for this ask, or
+/// `None` when the cap does not apply (a transactional message, another
+/// channel).
+pub fn cap_windows(cfg: &GovernanceConfig, a: &Ask<'_>) -> Vec<Option<i64>> {
+    let tz = timezone(cfg, a.state);
+    cfg.frequency_caps
+        .iter()
+        .map(|cap| {
+            let applies = a.marketing && cap.channel.as_deref().is_none_or(|c| c == a.channel.as_str());
+            applies.then(|| cap_window_start(cap, &tz, a.now))
+        })
+        .collect()
+}
+
+/// The decision from what was read: suppression, then (marketing only)
+/// the control group, consent, caps, quiet hours.
+pub fn decide_known(cfg: &GovernanceConfig, a: &Ask<'_>, k: &Known<'_>) -> Result<Decision, Error> {
+    if let (Some(key), Some(s)) = (a.address_key, k.suppression) {
+        return Ok(Decision::Skip(format!("suppressed: {key} ({})", s.reason)));
     }
     if !a.marketing {
         return Ok(Decision::Send { not_before: None });
     }
-    if cfg.control_group_percent > 0.0 {
-        let salt = salts.get(store, a.ws).await?;
-        if in_control_group(&salt, a.profile, cfg.control_group_percent) {
+    if let Some(salt) = k.salt.filter(|_| cfg.control_group_percent > 0.0) {
+        if in_control_group(salt, a.profile, cfg.control_group_percent) {
             return Ok(Decision::Skip(
                 "control_group: the profile is in the global control group".into(),
             ));
@@ -79,19 +132,12 @@ pub async fn decide(
     if let Some(why) = consent_refusal(cfg, a.state, a.channel) {
         return Ok(Decision::Skip(why));
     }
-    let tz = timezone(cfg, a.state);
-    for cap in &cfg.frequency_caps {
-        if cap.channel.as_deref().is_some_and(|c| c != a.channel.as_str()) {
-            continue;
-        }
-        let since = cap_window_start(cap, &tz, a.now);
-        let sent = store
-            .count_recent_messages(a.ws, a.profile, cap.channel.as_deref(), "marketing", since)
-            .await?;
-        if sent >= cap.max {
+    for (cap, sent) in cfg.frequency_caps.iter().zip(k.sent) {
+        if sent.is_some_and(|n| n >= cap.max) {
             return Ok(Decision::Skip(format!("capped: {}", describe(cap))));
         }
     }
+    let tz = timezone(cfg, a.state);
     if let Some(q) = &cfg.quiet_hours {
         if let Some(end) = quiet_until(q, &tz, a.now)? {
             if a.drop_in_quiet_hours.unwrap_or(q.behaviour == "drop") {
@@ -123,10 +169,30 @@ impl Default for ProfileLocks {
 }
 
 impl ProfileLocks {
-    pub async fn lock(&self, ws: WorkspaceId, profile: ProfileId) -> tokio::sync::MutexGuard<'_, ()> {
+    fn stripe(&self, ws: WorkspaceId, profile: ProfileId) -> usize {
         let h = Sha256::digest(format!("{}:{}", ws.0, profile.0));
-        let i = u64::from_be_bytes(h[..8].try_into().expect("8 bytes")) as usize % self.0.len();
-        self.0[i].lock().await
+        u64::from_be_bytes(h[..8].try_into().expect("8 bytes")) as usize % self.0.len()
+    }
+
+    pub async fn lock(&self, ws: WorkspaceId, profile: ProfileId) -> tokio::sync::MutexGuard<'_, ()> {
+        self.0[self.stripe(ws, profile)].lock().await
+    }
+
+    /// The locks of many profiles (a broadcast's page), taken in stripe
+    /// order so two holders of several never wait on each other in a cycle.
+    pub async fn lock_many(
+        &self,
+        ws: WorkspaceId,
+        profiles: impl IntoIterator<Item = ProfileId>,
+    ) -> Vec<tokio::sync::MutexGuard<'_, ()>> {
+        let mut stripes: Vec<usize> = profiles.into_iter().map(|p| self.stripe(ws, p)).collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        let mut guards = Vec::with_capacity(stripes.len());
+        for i in stripes {
+            guards.push(self.0[i].lock().await);
+        }
+        guards
     }
 }
 

@@ -145,8 +145,9 @@ pub(crate) async fn profile_state(
 }
 
 /// The Liquid globals `recommendations` (the `auto` strategy, 3 products)
-/// and `nearest_store` (from the home shop, for `data.product`), each only
-/// when the content mentions it.
+/// and `nearest_store` (for `data.product`, from where the customer is,
+/// within `nearest_store_within_km`: docs/catalog.md), each only when the
+/// content mentions it.
 async fn commerce_globals(
     engine: &Engine,
     ws: WorkspaceId,
@@ -177,6 +178,41 @@ async fn commerce_globals(
 /// Sends one message: governance, rendering, the outbox. Returns the stored
 /// message (queued, or skipped with the reason) and whether it is new.
 pub async fn send(engine: &Engine, ws: WorkspaceId, req: SendRequest) -> Result<(MessageView, bool), Error> {
+    let channel = check(&req)?;
+    let m = &engine.messaging;
+    let pid = crate::profiles::resolve_ref(engine, ws, &req.profile).await?;
+    let (pid, state) = profile_state(engine, ws, pid).await?;
+    let key = req
+        .idempotency_key
+        .clone()
+        .unwrap_or_else(|| hex::encode(rand::random::<[u8; 16]>()));
+    let id = message_id(ws, &key);
+    if let Some(existing) = engine.store.get_message(ws, &id).await? {
+        return Ok((MessageView::from_record(existing), false));
+    }
+    let now = now_ms();
+    // Render first: a template error is the caller's to fix, whoever the profile is.
+    let draft = Draft::compose(engine, ws, pid, &state, channel, &req, key, now).await?;
+    // Caps are check-then-insert: one marketing send per profile at a time.
+    let _one_at_a_time = match draft.marketing {
+        true => Some(m.locks.lock(ws, pid).await),
+        false => None,
+    };
+    let decision = match draft.ask(&state) {
+        Ok(ask) => governance::decide(&engine.store, &engine.config.governance, &m.salts, &ask).await?,
+        Err(why) => Decision::Skip(why),
+    };
+    let new = draft.decided(engine, decision).await?;
+    let queued = new.status == MessageStatus::Queued;
+    let stored = engine.store.enqueue_message(&new).await?;
+    if stored.created && queued {
+        m.dispatcher.wake.notify_one();
+    }
+    Ok((MessageView::from_record(stored.message), stored.created))
+}
+
+/// The request's channel, once its content and options are checked.
+pub(crate) fn check(req: &SendRequest) -> Result<Channel, Error> {
     let channel = Channel::parse(&req.channel).ok_or_else(|| {
         let all: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
         Error::new(
@@ -197,114 +233,151 @@ pub async fn send(engine: &Engine, ws: WorkspaceId, req: SendRequest) -> Result<
             format!("quiet_hours: {q:?} is not defer or drop"),
         ));
     }
-    let m = &engine.messaging;
-    let pid = crate::profiles::resolve_ref(engine, ws, &req.profile).await?;
-    let (pid, state) = profile_state(engine, ws, pid).await?;
-    let key = req
-        .idempotency_key
-        .clone()
-        .unwrap_or_else(|| hex::encode(rand::random::<[u8; 16]>()));
-    let id = message_id(ws, &key);
-    if let Some(existing) = engine.store.get_message(ws, &id).await? {
-        return Ok((MessageView::from_record(existing), false));
+    Ok(channel)
+}
+
+/// A message rendered and addressed for one profile, before governance.
+pub(crate) struct Draft {
+    pub ws: WorkspaceId,
+    pub profile: ProfileId,
+    pub id: String,
+    key: String,
+    pub channel: Channel,
+    content: relais_channels::Content,
+    /// The address, or why the profile cannot be reached on the channel.
+    pub address: Result<(relais_channels::Address, Option<String>), String>,
+    pub marketing: bool,
+    campaign: Option<String>,
+    drop_in_quiet_hours: Option<bool>,
+    relaxed: bool,
+    now: i64,
+}
+
+impl Draft {
+    /// Renders the request's content for the profile and finds its address.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn compose(
+        engine: &Engine,
+        ws: WorkspaceId,
+        pid: ProfileId,
+        state: &ProfileState,
+        channel: Channel,
+        req: &SendRequest,
+        key: String,
+        now: i64,
+    ) -> Result<Draft, Error> {
+        let id = message_id(ws, &key);
+        let marketing = !req.transactional;
+        let commerce = commerce_globals(engine, ws, pid, state, &req.content, &req.data).await?;
+        let subject = Subject {
+            ws,
+            profile: pid,
+            state,
+            message_id: &id,
+            campaign: req.campaign.as_deref(),
+            marketing,
+            data: &req.data,
+            now,
+            commerce,
+        };
+        let content = compose::content(
+            channel,
+            &req.content,
+            &subject,
+            &engine.messaging.signer,
+            &engine.config.channels.email_from,
+        )?;
+        Ok(Draft {
+            ws,
+            profile: pid,
+            id,
+            key,
+            channel,
+            content,
+            address: compose::address(channel, pid, state, &req.content),
+            marketing,
+            campaign: req.campaign.clone(),
+            drop_in_quiet_hours: req.quiet_hours.as_deref().map(|b| b == "drop"),
+            relaxed: req.from_journey,
+            now,
+        })
     }
-    let now = now_ms();
-    let marketing = !req.transactional;
-    let commerce = commerce_globals(engine, ws, pid, &state, &req.content, &req.data).await?;
-    let subject = Subject {
-        ws,
-        profile: pid,
-        state: &state,
-        message_id: &id,
-        campaign: req.campaign.as_deref(),
-        marketing,
-        data: &req.data,
-        now,
-        commerce,
-    };
-    // Render first: a template error is the caller's to fix, whoever the profile is.
-    let content = compose::content(
-        channel,
-        &req.content,
-        &subject,
-        &m.signer,
-        &engine.config.channels.email_from,
-    )?;
-    // Caps are check-then-insert: one marketing send per profile at a time.
-    let _one_at_a_time = match marketing {
-        true => Some(m.locks.lock(ws, pid).await),
-        false => None,
-    };
-    let (address, decision) = match compose::address(channel, pid, &state, &req.content) {
-        Ok((address, key)) => {
-            let ask = Ask {
-                ws,
-                profile: pid,
-                state: &state,
-                channel,
-                address_key: key.as_deref(),
-                marketing,
-                now,
-                drop_in_quiet_hours: req.quiet_hours.as_deref().map(|b| b == "drop"),
-            };
-            let d = governance::decide(&engine.store, &engine.config.governance, &m.salts, &ask).await?;
-            (address, d)
-        }
-        Err(why) => (
-            relais_channels::Address::Profile {
+
+    /// What governance is asked, or why there is nothing to ask (unreachable).
+    pub(crate) fn ask<'a>(&'a self, state: &'a ProfileState) -> Result<Ask<'a>, String> {
+        let (_, key) = self.address.as_ref().map_err(Clone::clone)?;
+        Ok(Ask {
+            ws: self.ws,
+            profile: self.profile,
+            state,
+            channel: self.channel,
+            address_key: key.as_deref(),
+            marketing: self.marketing,
+            now: self.now,
+            drop_in_quiet_hours: self.drop_in_quiet_hours,
+        })
+    }
+
+    /// The outbox row for this draft and governance's decision (a skipped
+    /// message is stored too, with its reason and a `… Skipped` event).
+    pub(crate) async fn decided(self, engine: &Engine, decision: Decision) -> Result<NewMessage, Error> {
+        let m = &engine.messaging;
+        let (ws, pid, now) = (self.ws, self.profile, self.now);
+        let address = match self.address {
+            Ok((a, _)) => a,
+            Err(_) => relais_channels::Address::Profile {
                 profile_id: pid.to_string(),
             },
-            Decision::Skip(why),
-        ),
-    };
-    let provider = m.dispatcher.providers.name_for(channel, &address).to_owned();
-    let (status, reason, next) = match &decision {
-        Decision::Send { not_before } => (MessageStatus::Queued, None, Some(not_before.unwrap_or(now))),
-        Decision::Skip(why) => (MessageStatus::Skipped, Some(why.clone()), None),
-    };
-    let mut emitted = Vec::new();
-    if let Decision::Skip(why) = &decision {
-        let extra = serde_json::json!({ "reason": why });
-        emitted.push(
-            feedback::event(
-                &m.sources,
-                &engine.store,
-                ws,
-                pid,
-                &id,
-                channel,
-                req.campaign.as_deref(),
-                feedback::What::Skipped,
-                extra,
-                None,
-                now,
-            )
-            .await?,
-        );
+        };
+        let provider = m.dispatcher.providers.name_for(self.channel, &address).to_owned();
+        let (status, reason, next) = match &decision {
+            Decision::Send { not_before } => (MessageStatus::Queued, None, Some(not_before.unwrap_or(now))),
+            Decision::Skip(why) => (MessageStatus::Skipped, Some(why.clone()), None),
+        };
+        let mut emitted = Vec::new();
+        if let Decision::Skip(why) = &decision {
+            let extra = serde_json::json!({ "reason": why });
+            emitted.push(
+                feedback::event(
+                    &m.sources,
+                    &engine.store,
+                    ws,
+                    pid,
+                    &self.id,
+                    self.channel,
+                    self.campaign.as_deref(),
+                    feedback::What::Skipped,
+                    extra,
+                    None,
+                    now,
+                )
+                .await?,
+            );
+        }
+        Ok(NewMessage {
+            id: self.id,
+            workspace_id: ws,
+            profile_id: pid,
+            channel: self.channel.as_str().to_owned(),
+            provider,
+            category: if self.marketing {
+                "marketing"
+            } else {
+                "transactional"
+            }
+            .to_owned(),
+            idempotency_key: self.key,
+            campaign: self.campaign,
+            status,
+            reason,
+            address: serde_json::to_string(&address).map_err(|e| Error::internal(e.to_string()))?,
+            content: serde_json::to_string(&self.content).map_err(|e| Error::internal(e.to_string()))?,
+            next_attempt_at: next,
+            created_at: now,
+            emitted,
+            relaxed: self.relaxed,
+        })
     }
-    let new = NewMessage {
-        id,
-        workspace_id: ws,
-        profile_id: pid,
-        channel: channel.as_str().to_owned(),
-        provider,
-        category: if marketing { "marketing" } else { "transactional" }.to_owned(),
-        idempotency_key: key,
-        campaign: req.campaign,
-        status,
-        reason,
-        address: serde_json::to_string(&address).map_err(|e| Error::internal(e.to_string()))?,
-        content: serde_json::to_string(&content).map_err(|e| Error::internal(e.to_string()))?,
-        next_attempt_at: next,
-        created_at: now,
-        emitted,
-        relaxed: req.from_journey,
-    };
-    let stored = engine.store.enqueue_message(&new).await?;
-    if stored.created && status == MessageStatus::Queued {
-        m.dispatcher.wake.notify_one();
-    }
-    Ok((MessageView::from_record(stored.message), stored.created))
 }
 
 pub async fn get(engine: &Engine, ws: WorkspaceId, id: &str) -> Result<MessageView, Error> {

@@ -65,7 +65,13 @@ fn journey(ws: WorkspaceId, id: &str, name: &str) -> JourneyRecord {
     }
 }
 
-fn instance(ws: WorkspaceId, id: &str, journey: &str, profile: i64, entered_at: i64) -> InstanceRecord {
+pub(super) fn instance(
+    ws: WorkspaceId,
+    id: &str,
+    journey: &str,
+    profile: i64,
+    entered_at: i64,
+) -> InstanceRecord {
     InstanceRecord {
         id: id.into(),
         workspace_id: ws,

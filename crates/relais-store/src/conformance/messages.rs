@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn message(ws: WorkspaceId, profile: i64, key: &str, due: Option<i64>) -> NewMessage {
+pub(super) fn message(ws: WorkspaceId, profile: i64, key: &str, due: Option<i64>) -> NewMessage {
     NewMessage {
         id: format!("msg_{key}"),
         workspace_id: ws,
@@ -23,7 +23,7 @@ fn message(ws: WorkspaceId, profile: i64, key: &str, due: Option<i64>) -> NewMes
     }
 }
 
-fn feedback(ws: WorkspaceId, src: SourceId, profile: i64, id: &str, name: &str) -> EmittedEvent {
+pub(super) fn feedback(ws: WorkspaceId, src: SourceId, profile: i64, id: &str, name: &str) -> EmittedEvent {
     EmittedEvent {
         profile_id: ProfileId(profile),
         name: name.into(),

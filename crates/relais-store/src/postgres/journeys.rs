@@ -11,7 +11,8 @@ use tokio_postgres::types::ToSql;
 mod runs;
 
 const JOURNEY_COLS: &str = "workspace_id, id, name, status, version, definition, created_at, updated_at";
-const INSTANCE_COLS: &str = "id, workspace_id, journey_id, version, profile_id, status, node, wake_at,
+pub(super) const INSTANCE_COLS: &str =
+    "id, workspace_id, journey_id, version, profile_id, status, node, wake_at,
     wait_event, context, entered_at, updated_at, exited_at, exit_reason, converted_at";
 const OFFER_COLS: &str = "workspace_id, profile_id, grp, offer, granted_by, granted_at, expires_at";
 
@@ -34,7 +35,7 @@ fn journey_row(r: &Row) -> JourneyRecord {
     }
 }
 
-fn instance_row(r: &Row) -> InstanceRecord {
+pub(super) fn instance_row(r: &Row) -> InstanceRecord {
     InstanceRecord {
         id: r.get(0),
         workspace_id: WorkspaceId(r.get(1)),
@@ -741,11 +742,7 @@ impl JourneyStore for PgStore {
             .collect())
     }
 
-    async fn enter_run_page(
-        &self,
-        entries: &[(InstanceRecord, TraceRecord)],
-        run: &JourneyRun,
-    ) -> StoreResult<u64> {
+    async fn enter_run_page(&self, entries: &[RunEntry], run: &JourneyRun) -> StoreResult<u64> {
         runs::enter_page(self, entries, run).await
     }
 

@@ -401,7 +401,7 @@ pub(super) async fn count_recent(
     Ok(rows[0].get(0))
 }
 
-fn suppression_row(r: &Row) -> Suppression {
+pub(super) fn suppression_row(r: &Row) -> Suppression {
     Suppression {
         workspace_id: WorkspaceId(r.get(0)),
         channel: r.get(1),

@@ -149,3 +149,25 @@ pub(super) fn append_emitted(tx: &Transaction, emitted: &[EmittedEvent]) -> rusq
     }
     Ok(())
 }
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A thread that checkpoints the WAL (PASSIVE: never blocks the writer or
+/// readers) until the store is dropped.
+pub(super) fn spawn_checkpointer(inner: std::sync::Weak<super::Inner>) -> anyhow::Result<()> {
+    let path = inner.upgrade().map(|i| i.path.clone()).unwrap_or_default();
+    let conn = super::connect(&path)?;
+    std::thread::Builder::new()
+        .name("relais-sqlite-checkpoint".into())
+        .spawn(move || loop {
+            std::thread::sleep(CHECKPOINT_EVERY);
+            if inner.upgrade().is_none() {
+                return;
+            }
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+            }
+        })?;
+    Ok(())
+}

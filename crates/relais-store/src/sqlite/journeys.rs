@@ -6,7 +6,8 @@
 use super::*;
 
 const JOURNEY_COLS: &str = "workspace_id, id, name, status, version, definition, created_at, updated_at";
-const INSTANCE_COLS: &str = "id, workspace_id, journey_id, version, profile_id, status, node, wake_at,
+pub(super) const INSTANCE_COLS: &str =
+    "id, workspace_id, journey_id, version, profile_id, status, node, wake_at,
     wait_event, context, entered_at, updated_at, exited_at, exit_reason, converted_at";
 const OFFER_COLS: &str = "workspace_id, profile_id, grp, offer, granted_by, granted_at, expires_at";
 
@@ -23,7 +24,7 @@ fn journey_row(r: &rusqlite::Row) -> rusqlite::Result<JourneyRecord> {
     })
 }
 
-fn instance_row(r: &rusqlite::Row) -> rusqlite::Result<InstanceRecord> {
+pub(super) fn instance_row(r: &rusqlite::Row) -> rusqlite::Result<InstanceRecord> {
     Ok(InstanceRecord {
         id: r.get(0)?,
         workspace_id: WorkspaceId(r.get(1)?),
@@ -684,17 +685,16 @@ impl JourneyStore for SqliteStore {
         .await
     }
 
-    async fn enter_run_page(
-        &self,
-        entries: &[(InstanceRecord, TraceRecord)],
-        run: &JourneyRun,
-    ) -> StoreResult<u64> {
+    async fn enter_run_page(&self, entries: &[RunEntry], run: &JourneyRun) -> StoreResult<u64> {
         self.write(|c| {
             let tx = c.transaction()?;
             let mut new = 0u64;
-            for (i, t) in entries {
-                if insert_instance(&tx, i)? {
-                    append_trace(&tx, std::slice::from_ref(t))?;
+            for e in entries {
+                if insert_instance(&tx, &e.instance)? {
+                    append_trace(&tx, &e.trace)?;
+                    for m in &e.messages {
+                        super::messages::insert_new(&tx, m)?;
+                    }
                     new += 1;
                 }
             }

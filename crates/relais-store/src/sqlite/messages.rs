@@ -70,6 +70,38 @@ pub(super) async fn enqueue(store: &SqliteStore, m: &NewMessage) -> StoreResult<
         .await
 }
 
+/// Inserts a message with its emitted events unless its id or its
+/// idempotency key is taken; `true` when inserted.
+pub(super) fn insert_new(tx: &Transaction, m: &NewMessage) -> rusqlite::Result<bool> {
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO messages (id, workspace_id, profile_id, channel, provider, category, idempotency_key,
+               campaign, status, reason, address, content, next_attempt_at, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            m.id,
+            m.workspace_id.0,
+            m.profile_id.0,
+            m.channel,
+            m.provider,
+            m.category,
+            m.idempotency_key,
+            m.campaign,
+            m.status.as_str(),
+            m.reason,
+            m.address,
+            m.content,
+            m.next_attempt_at,
+            m.created_at
+        ])?;
+    if n > 0 {
+        append_emitted(tx, &m.emitted)?;
+    }
+    Ok(n > 0)
+}
+
 fn enqueue_tx(c: &mut Connection, m: &NewMessage) -> rusqlite::Result<Enqueued> {
     let tx = c.transaction()?;
     let existing: Option<String> = tx
@@ -83,28 +115,15 @@ fn enqueue_tx(c: &mut Connection, m: &NewMessage) -> rusqlite::Result<Enqueued> 
             created: false,
         });
     }
-    tx.prepare_cached(
-        "INSERT INTO messages (id, workspace_id, profile_id, channel, provider, category, idempotency_key,
-           campaign, status, reason, address, content, next_attempt_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
-    )?
-    .execute(params![
-        m.id,
-        m.workspace_id.0,
-        m.profile_id.0,
-        m.channel,
-        m.provider,
-        m.category,
-        m.idempotency_key,
-        m.campaign,
-        m.status.as_str(),
-        m.reason,
-        m.address,
-        m.content,
-        m.next_attempt_at,
-        m.created_at
-    ])?;
-    append_emitted(&tx, &m.emitted)?;
+    if !insert_new(&tx, m)? {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+            Some(format!(
+                "message id {} is taken by another workspace or key",
+                m.id
+            )),
+        ));
+    }
     let message = load(&tx, None, &m.id)?.expect("just inserted");
     tx.commit()?;
     Ok(Enqueued {
@@ -358,6 +377,13 @@ pub(super) async fn attempts(
         .await
 }
 
+/// What frequency caps count (`?1` workspace, `?2` profile, `?3` since,
+/// `?4` category, `?5` channel or NULL for all).
+pub(super) const COUNT_RECENT: &str = "SELECT COUNT(*) FROM messages
+     WHERE workspace_id = ?1 AND profile_id = ?2 AND created_at >= ?3 AND category = ?4
+       AND (?5 IS NULL OR channel = ?5)
+       AND status IN ('queued', 'sending', 'sent', 'delivered')";
+
 pub(super) async fn count_recent(
     store: &SqliteStore,
     ws: WorkspaceId,
@@ -369,18 +395,13 @@ pub(super) async fn count_recent(
     let (channel, category) = (channel.map(str::to_owned), category.to_owned());
     store
         .read(move |c| {
-            c.prepare_cached(
-                "SELECT COUNT(*) FROM messages
-                 WHERE workspace_id = ?1 AND profile_id = ?2 AND created_at >= ?3 AND category = ?4
-                   AND (?5 IS NULL OR channel = ?5)
-                   AND status IN ('queued', 'sending', 'sent', 'delivered')",
-            )?
-            .query_row(params![ws.0, profile.0, since, category, channel], |r| r.get(0))
+            c.prepare_cached(COUNT_RECENT)?
+                .query_row(params![ws.0, profile.0, since, category, channel], |r| r.get(0))
         })
         .await
 }
 
-fn suppression_row(r: &Row) -> rusqlite::Result<Suppression> {
+pub(super) fn suppression_row(r: &Row) -> rusqlite::Result<Suppression> {
     Ok(Suppression {
         workspace_id: WorkspaceId(r.get(0)?),
         channel: r.get(1)?,

@@ -2,7 +2,7 @@
 //! instances entered in one statement, with the run's progress, in one
 //! transaction.
 
-use super::super::messages::exec;
+use super::super::messages::{exec, Tx};
 use super::super::*;
 use super::{append_trace, INSTANCE_COLS};
 
@@ -20,17 +20,15 @@ fn run_row(r: &Row) -> JourneyRun {
     }
 }
 
-pub(super) async fn enter_page(
-    store: &PgStore,
-    entries: &[(InstanceRecord, TraceRecord)],
-    run: &JourneyRun,
-) -> StoreResult<u64> {
+pub(super) async fn enter_page(store: &PgStore, entries: &[RunEntry], run: &JourneyRun) -> StoreResult<u64> {
     let mut client = store.client().await?;
     let tx = client.transaction().await.map_err(map_pg)?;
-    let col = |f: fn(&InstanceRecord) -> &str| -> Vec<&str> { entries.iter().map(|(i, _)| f(i)).collect() };
-    let num = |f: fn(&InstanceRecord) -> i64| -> Vec<i64> { entries.iter().map(|(i, _)| f(i)).collect() };
+    let col =
+        |f: fn(&InstanceRecord) -> &str| -> Vec<&str> { entries.iter().map(|e| f(&e.instance)).collect() };
+    let num =
+        |f: fn(&InstanceRecord) -> i64| -> Vec<i64> { entries.iter().map(|e| f(&e.instance)).collect() };
     let opt = |f: fn(&InstanceRecord) -> Option<i64>| -> Vec<Option<i64>> {
-        entries.iter().map(|(i, _)| f(i)).collect()
+        entries.iter().map(|e| f(&e.instance)).collect()
     };
     let (id, journey, status, node, context) = (
         col(|i| &i.id),
@@ -46,9 +44,12 @@ pub(super) async fn enter_page(
         num(|i| i.updated_at),
     );
     let (wake, exited, converted) = (opt(|i| i.wake_at), opt(|i| i.exited_at), opt(|i| i.converted_at));
-    let version: Vec<i32> = entries.iter().map(|(i, _)| i.version).collect();
-    let wait: Vec<Option<&str>> = entries.iter().map(|(i, _)| i.wait_event.as_deref()).collect();
-    let reason: Vec<Option<&str>> = entries.iter().map(|(i, _)| i.exit_reason.as_deref()).collect();
+    let version: Vec<i32> = entries.iter().map(|e| e.instance.version).collect();
+    let wait: Vec<Option<&str>> = entries.iter().map(|e| e.instance.wait_event.as_deref()).collect();
+    let reason: Vec<Option<&str>> = entries
+        .iter()
+        .map(|e| e.instance.exit_reason.as_deref())
+        .collect();
     let st = tx
         .prepare_cached(&format!(
             "INSERT INTO journey_instances ({INSTANCE_COLS})
@@ -70,12 +71,11 @@ pub(super) async fn enter_page(
         .await
         .map_err(map_pg)?;
     let new: HashSet<String> = rows.iter().map(|r| r.get(0)).collect();
-    let trace: Vec<TraceRecord> = entries
-        .iter()
-        .filter(|(i, _)| new.contains(&i.id))
-        .map(|(_, t)| t.clone())
-        .collect();
+    let fresh: Vec<&RunEntry> = entries.iter().filter(|e| new.contains(&e.instance.id)).collect();
+    let trace: Vec<TraceRecord> = fresh.iter().flat_map(|e| e.trace.iter().cloned()).collect();
     append_trace(&tx, &trace).await?;
+    let messages: Vec<&NewMessage> = fresh.iter().flat_map(|e| e.messages.iter()).collect();
+    insert_messages(store, &tx, &messages).await?;
     let n = new.len() as i64;
     exec(
         &tx,
@@ -133,4 +133,63 @@ pub(super) async fn list(
     )
     .await?;
     Ok(rows.iter().map(run_row).collect())
+}
+
+/// Inserts messages in one statement (ids or idempotency keys already taken
+/// are left alone), then the events of those inserted.
+async fn insert_messages(store: &PgStore, tx: &Tx<'_>, ms: &[&NewMessage]) -> StoreResult<()> {
+    if ms.is_empty() {
+        return Ok(());
+    }
+    let text = |f: fn(&NewMessage) -> &str| -> Vec<&str> { ms.iter().map(|m| f(m)).collect() };
+    let (id, channel, provider, category, key, status, address, content) = (
+        text(|m| &m.id),
+        text(|m| &m.channel),
+        text(|m| &m.provider),
+        text(|m| &m.category),
+        text(|m| &m.idempotency_key),
+        text(|m| m.status.as_str()),
+        text(|m| &m.address),
+        text(|m| &m.content),
+    );
+    let ws: Vec<i64> = ms.iter().map(|m| m.workspace_id.0).collect();
+    let profile: Vec<i64> = ms.iter().map(|m| m.profile_id.0).collect();
+    let created: Vec<i64> = ms.iter().map(|m| m.created_at).collect();
+    let next: Vec<Option<i64>> = ms.iter().map(|m| m.next_attempt_at).collect();
+    let campaign: Vec<Option<&str>> = ms.iter().map(|m| m.campaign.as_deref()).collect();
+    let reason: Vec<Option<&str>> = ms.iter().map(|m| m.reason.as_deref()).collect();
+    let st = tx
+        .prepare_cached(
+            "INSERT INTO messages (id, workspace_id, profile_id, channel, provider, category, idempotency_key,
+               campaign, status, reason, address, content, next_attempt_at, created_at, updated_at)
+             SELECT u.*, u.created_at FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[],
+               $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+               $12::text[], $13::bigint[], $14::bigint[])
+               AS u(id, workspace_id, profile_id, channel, provider, category, idempotency_key, campaign,
+                    status, reason, address, content, next_attempt_at, created_at)
+             ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .await
+        .map_err(map_pg)?;
+    let rows = tx
+        .query(
+            &st,
+            &[
+                &id, &ws, &profile, &channel, &provider, &category, &key, &campaign, &status, &reason,
+                &address, &content, &next, &created,
+            ],
+        )
+        .await
+        .map_err(map_pg)?;
+    let inserted: HashSet<String> = rows.iter().map(|r| r.get(0)).collect();
+    let emitted: Vec<EmittedEvent> = ms
+        .iter()
+        .filter(|m| inserted.contains(&m.id))
+        .flat_map(|m| m.emitted.iter().cloned())
+        .collect();
+    if !emitted.is_empty() {
+        exec(tx, "SELECT pg_advisory_xact_lock($1)", &[&store.append_lock]).await?;
+        super::super::commit::append_emitted(tx, &emitted).await?;
+    }
+    Ok(())
 }
