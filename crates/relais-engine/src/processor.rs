@@ -104,6 +104,7 @@ pub async fn spawn(
 ) -> anyhow::Result<(Pipeline, tokio::task::JoinHandle<()>)> {
     let checkpoint = store.checkpoint().await?;
     let registry = Arc::new(crate::segments::registry::Registry::load(&store).await?);
+    let names = crate::event_names::Catalog::load(&store).await?;
     let (processed_tx, processed) = watch::channel(checkpoint);
     let (commands, command_rx) = mpsc::channel(64);
     let worker = Worker {
@@ -113,6 +114,7 @@ pub async fn spawn(
         state: resolve::State::new(config.identity_traits.clone(), registry, interest),
         sources: HashMap::new(),
         internal: HashMap::new(),
+        names,
         checkpoint,
         last_reload: Instant::now(),
         last_timers: Instant::now() - TIMER_POLL,
@@ -129,6 +131,8 @@ struct Worker {
     sources: HashMap<SourceId, Source>,
     /// Per workspace, the source of Relais' own events.
     internal: HashMap<WorkspaceId, SourceId>,
+    /// The event names recorded per workspace (`crate::event_names`).
+    names: crate::event_names::Catalog,
     checkpoint: i64,
     last_reload: Instant,
     last_timers: Instant,
@@ -203,6 +207,9 @@ impl Worker {
                 }
             }
         }
+        if let Err(e) = self.names.write(&self.store, true).await {
+            tracing::warn!(error = %e, "event name counts not written at shutdown");
+        }
         tracing::info!(checkpoint = self.checkpoint, "processor stopped");
     }
 
@@ -236,9 +243,16 @@ impl Worker {
     async fn process(&mut self, batch: &[LogEvent]) -> Result<(), StoreError> {
         let started = Instant::now();
         let registry = self.state.registry.clone();
-        // Properties are kept for events segments or journeys read.
+        // Properties are kept for events segments or journeys read, and for
+        // the events that set traits (`properties.traits`): webhook answers
+        // and journeys' update-profile steps.
         let interest = self.state.interest.clone();
-        let keep = |name: &str| registry.keeps_properties(name) || interest.wants_name(name);
+        let keep = |name: &str| {
+            registry.keeps_properties(name)
+                || interest.wants_name(name)
+                || name == crate::event_names::WEBHOOK_RESPONSE_EVENT
+                || name == crate::journeys::PROFILE_UPDATED_EVENT
+        };
         let parsed: Vec<Option<serde_json::Value>> = batch
             .iter()
             .map(|e| {
@@ -258,6 +272,7 @@ impl Worker {
         };
         for (entry, value) in batch.iter().zip(&parsed) {
             let Some(value) = value else { continue };
+            self.names.note(&entry.event, value);
             let source = self.sources.get(&entry.event.source_id);
             if source.is_some_and(|s| s.name == INTERNAL_SOURCE && s.channel == INTERNAL_CHANNEL) {
                 self.state
@@ -277,6 +292,8 @@ impl Worker {
         let evaluated = Instant::now();
         self.state.drain_dirty(&mut out);
         let drained = Instant::now();
+        // New names first: once the batch commits, its events are not read again.
+        self.names.write(&self.store, false).await?;
         self.store.commit_processed(&out).await?;
         self.state.committed();
         tracing::debug!(

@@ -15,7 +15,8 @@ both_backends!(
     healthcare_reminders_stop_at_three,
     win_back_coupons_and_coherent_offers,
     apply_from_the_command_line,
-    a_passage_follows_its_profile_into_a_merge
+    a_passage_follows_its_profile_into_a_merge,
+    update_profile_steps_set_traits_and_consent
 );
 
 const CART_YAML: &str = r#"
@@ -496,4 +497,42 @@ async fn a_passage_follows_its_profile_into_a_merge(s: Server) {
         messages_of(&s, "zoe").await.is_empty(),
         "no cart e-mail after the order"
     );
+}
+
+/// An `update_profile` step's traits and consent reach the profile (its
+/// event's properties were once slimmed away by the processor).
+async fn update_profile_steps_set_traits_and_consent(s: Server) {
+    let journey = json!({
+        "name": "Tiering",
+        "trigger": {"api": true},
+        "steps": [{"id": "tier", "type": "update_profile",
+                   "traits": {"tier": "gold", "vip": true}, "consent": {"sms": "subscribed"}}]
+    });
+    let (code, out) = s.admin("POST", "/api/v1/journeys", Some(journey)).await;
+    assert_eq!(code, 201, "{out}");
+    let jid = out["id"].as_str().unwrap().to_owned();
+    let (code, _) = s
+        .admin("POST", &format!("/api/v1/journeys/{jid}/activate"), None)
+        .await;
+    assert_eq!(code, 200);
+    identify(&s, "uma", json!({"email": "uma@example.com"})).await;
+    s.settle().await;
+    let (code, t) = s
+        .admin(
+            "POST",
+            &format!("/api/v1/journeys/{jid}/trigger"),
+            Some(json!({"profile": "user_id:uma"})),
+        )
+        .await;
+    assert_eq!((code, t["entered"].as_bool()), (200, Some(true)), "{t}");
+    wait_for(
+        || async {
+            let (_, p) = s.get("/api/v1/profiles/user_id:uma").await;
+            p["traits"]["tier"] == "gold"
+                && p["traits"]["vip"] == true
+                && p["consent"]["sms"]["status"] == "subscribed"
+        },
+        "the step's traits and consent on the profile",
+    )
+    .await;
 }
