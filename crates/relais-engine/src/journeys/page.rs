@@ -17,7 +17,7 @@ use super::Live;
 use crate::messaging::governance::{cap_windows, decide_known, Decision, Known};
 use crate::messaging::{self, Draft};
 use crate::Engine;
-use relais_core::journey::{Journey, Send, Step, StepKind, EXIT};
+use relais_core::journey::{Delay, Journey, Send, Step, StepKind, EXIT};
 use relais_core::profile::ProfileState;
 use relais_core::{Error, ErrorCode, ProfileId};
 use relais_store::{InstanceRecord, MessageStatus, NewMessage, RunEntry, TraceRecord};
@@ -35,6 +35,70 @@ pub(super) fn first_send(j: &Journey) -> Option<(&Step, &Send)> {
         }
         _ => None,
     }
+}
+
+/// The journey's first step when it is a delay (a broadcast that parks
+/// each profile until its own time): its end is worked out for the page
+/// and written with the entry, so the runner only sees it when it is due.
+pub(super) fn first_delay(j: &Journey) -> Option<(&Step, &Delay, &str)> {
+    let step = j.step(j.first())?;
+    match &step.kind {
+        StepKind::Delay { wait, next } if step.max_visits != Some(0) => Some((step, wait, next)),
+        _ => None,
+    }
+}
+
+/// Arms the first delay of each member as the runner would (see
+/// `steps::advance`): waiting until its end, or on to the next step (due at
+/// once) when that end has passed or cannot be worked out.
+pub(super) fn park(
+    e: &Engine,
+    step: &Step,
+    wait: &Delay,
+    next: &str,
+    members: Vec<Member>,
+    now: i64,
+) -> Vec<RunEntry> {
+    let default_tz = &e.config.governance.default_timezone;
+    members
+        .into_iter()
+        .map(|m| {
+            let mut inst = m.instance;
+            let mut trace = vec![m.trace];
+            let mut ctx: Ctx = serde_json::from_str(&inst.context).unwrap_or_default();
+            ctx.visits.insert(step.id.clone(), 1);
+            let tz = super::timing::zone(&m.state, default_tz);
+            match super::timing::delay_end(wait, now, &tz, &m.state, &ctx.trigger) {
+                Ok(until) if until > now => {
+                    ctx.armed = Some(step.id.clone());
+                    inst.wake_at = Some(until);
+                    let detail = format!("until {}", relais_core::time::format_ms(until));
+                    trace.push(steps::trace_row(&inst, now, "waiting", detail));
+                }
+                Ok(_) => {
+                    inst.node = next.to_owned();
+                    inst.wake_at = Some(now);
+                }
+                Err(why) => {
+                    trace.push(steps::trace_row(
+                        &inst,
+                        now,
+                        "skipped",
+                        format!("delay skipped: {why}"),
+                    ));
+                    inst.node = next.to_owned();
+                    inst.wake_at = Some(now);
+                }
+            }
+            inst.context = serde_json::to_string(&ctx).unwrap_or_else(|_| inst.context.clone());
+            inst.updated_at = now;
+            RunEntry {
+                instance: inst,
+                trace,
+                messages: vec![],
+            }
+        })
+        .collect()
 }
 
 /// One profile of the page, entered and due now.

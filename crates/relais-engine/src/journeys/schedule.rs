@@ -9,7 +9,7 @@
 //! earliest time zone (UTC+14); each profile's instance then waits until
 //! the time comes in its own zone (the runner's timers).
 
-use super::page::{self, first_send, Member};
+use super::page::{self, first_delay, first_send, Member};
 use super::runner::{instance_id, prepare_entry_after};
 use super::{timing, Live};
 use crate::Engine;
@@ -243,11 +243,12 @@ async fn walk_page(e: &Arc<Engine>, live: &Arc<Live>, plan: &Plan, now: i64) -> 
     }
     // Those starting now get the first send in bulk when it allows
     // (super::page); the others wait on their timer.
-    let (now_members, later): (Vec<Member>, Vec<Member>) = match first_send(&live.journey) {
-        Some(_) => entered
+    let bulk = first_send(&live.journey).is_some() || first_delay(&live.journey).is_some();
+    let (now_members, later): (Vec<Member>, Vec<Member>) = match bulk {
+        true => entered
             .into_iter()
             .partition(|m| m.instance.wake_at.is_some_and(|w| w <= now)),
-        None => (Vec::new(), entered),
+        false => (Vec::new(), entered),
     };
     let mut entries: Vec<RunEntry> = later
         .into_iter()
@@ -262,6 +263,8 @@ async fn walk_page(e: &Arc<Engine>, live: &Arc<Live>, plan: &Plan, now: i64) -> 
         let page = page::send(e, live, step, s, now_members, now).await?;
         sent = Some((page.queued, page.locks));
         entries.extend(page.entries);
+    } else if let Some((step, wait, next)) = first_delay(&live.journey) {
+        entries.extend(page::park(e, step, wait, next, now_members, now));
     }
     run.cursor = ids.last().map_or(run.cursor, |p| p.0);
     if ids.len() < PAGE {
