@@ -381,7 +381,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn apply(p: &mut ProfileState, at: i64, channel: &str, ev: Value) {
+    pub(crate) fn apply(p: &mut ProfileState, at: i64, channel: &str, ev: Value) {
         let kind = MessageType::parse(ev["type"].as_str().unwrap()).unwrap();
         p.apply(&EventFacts {
             kind,

@@ -82,20 +82,9 @@ fn country_form(s: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::MessageType;
-    use crate::profile::{EventFacts, ProfileState, Stamped};
+    use crate::profile::tests::apply;
+    use crate::profile::{ProfileState, Stamped};
     use serde_json::json;
-
-    fn apply(p: &mut ProfileState, at: i64, channel: &str, ev: Value) {
-        let kind = MessageType::parse(ev["type"].as_str().unwrap()).unwrap();
-        p.apply(&EventFacts {
-            kind,
-            timestamp_ms: at,
-            channel,
-            source: channel,
-            event: &ev,
-        });
-    }
 
     fn located(lat: Value, lon: Value, extra: Value) -> Value {
         let mut place = json!({"latitude": lat, "longitude": lon});
