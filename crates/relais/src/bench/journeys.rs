@@ -237,9 +237,11 @@ pub async fn run(b: JourneysBench) -> anyhow::Result<()> {
         // counted once it says it is done.
         let run = store.journey_runs(ws, &jid, 1).await?;
         let Some(run) = run.first() else { return Ok(false) };
-        let mut at = entered_at.lock().unwrap_or_else(|p| p.into_inner());
-        if at.is_none() && run.entered as usize >= n {
-            *at = Some(started.elapsed());
+        {
+            let mut at = entered_at.lock().unwrap_or_else(|p| p.into_inner());
+            if at.is_none() && run.entered as usize >= n {
+                *at = Some(started.elapsed());
+            }
         }
         if run.done_at.is_none() {
             return Ok(false);
