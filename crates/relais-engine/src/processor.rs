@@ -344,6 +344,28 @@ impl Worker {
     }
 }
 
+/// The product keys a profile is interested in, for the store's interest
+/// index: the `product_id` and `sku` of what it viewed or wish-listed, as
+/// its commerce state holds them (the catalog fan-out links either to a
+/// product), sorted, each once; keys the catalog could not hold left out.
+pub fn interest_keys(state: &ProfileState) -> Vec<String> {
+    let c = &state.commerce;
+    let products = c
+        .recently_viewed
+        .iter()
+        .map(|v| &v.product)
+        .chain(c.wishlist.iter().map(|w| &w.product));
+    let mut keys: Vec<String> = products
+        .flat_map(|p| [p.product_id.as_ref(), p.sku.as_ref()])
+        .flatten()
+        .filter(|k| k.len() <= relais_store::MAX_PRODUCT_KEY_LEN)
+        .cloned()
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
 /// Lower-case keys under which a profile is found by name.
 pub fn search_keys(state: &ProfileState) -> Vec<String> {
     let t = |k: &str| {

@@ -12,6 +12,7 @@ use relais_core::identity::Identity;
 mod catalog;
 mod emitted;
 mod event_names;
+mod interest;
 mod journeys;
 mod messages;
 mod pages;
@@ -21,6 +22,7 @@ mod segments;
 pub use catalog::*;
 pub use emitted::*;
 pub use event_names::*;
+pub use interest::*;
 pub use journeys::*;
 pub use messages::*;
 pub use pages::*;
@@ -83,7 +85,8 @@ macro_rules! conformance_suite {
             journey_run_pages_carry_their_messages,
             page_reads_answer_as_one_at_a_time,
             merges_take_journey_rows_to_the_winner,
-            event_names_widen_add_up_and_stay_per_workspace
+            event_names_widen_add_up_and_stay_per_workspace,
+            interest_index_follows_writes_erasure_and_merges
         );
     };
     (@cases $attrs:tt $make:expr; $($case:ident),* $(,)?) => {
@@ -132,6 +135,7 @@ fn profile(ws: WorkspaceId, id: i64, state: &str, keys: Option<Vec<&str>>) -> Pr
         created_at: NOW,
         updated_at: NOW,
         search_keys: keys.map(|k| k.into_iter().map(String::from).collect()),
+        interests: None,
     }
 }
 

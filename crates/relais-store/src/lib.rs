@@ -11,6 +11,7 @@
 mod catalog_types;
 pub mod conformance;
 mod event_names;
+mod interest;
 mod journey_types;
 mod message_types;
 mod pages;
@@ -21,6 +22,7 @@ mod types;
 
 pub use catalog_types::*;
 pub use event_names::*;
+pub use interest::*;
 pub use journey_types::*;
 pub use message_types::*;
 pub use pages::*;
@@ -246,7 +248,9 @@ pub trait JourneyStore: Send + Sync + 'static {
 
 /// Everything Relais persists. Implementations must pass [`conformance`].
 #[async_trait]
-pub trait Store: CatalogStore + JourneyStore + EventNameStore + PageStore + Send + Sync + 'static {
+pub trait Store:
+    CatalogStore + JourneyStore + EventNameStore + PageStore + InterestStore + Send + Sync + 'static
+{
     /// `"sqlite"` or `"postgres"`, for logs and metrics.
     fn engine(&self) -> &'static str;
 

@@ -36,6 +36,7 @@ mod commit;
 mod erase;
 mod errors;
 mod event_names;
+mod interest;
 mod journeys;
 mod messages;
 mod pages;

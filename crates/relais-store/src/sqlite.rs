@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 mod catalog;
 mod commit;
 mod event_names;
+mod interest;
 mod journeys;
 mod messages;
 mod pages;
@@ -36,6 +37,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (7, include_str!("../migrations/sqlite/0007_journeys.sql")),
     (8, include_str!("../migrations/sqlite/0008_journey_runs.sql")),
     (9, include_str!("../migrations/sqlite/0009_event_names.sql")),
+    (10, include_str!("../migrations/sqlite/0010_product_interest.sql")),
 ];
 /// Idle readers kept: a closed one loses its page cache and statements.
 const MAX_IDLE_READERS: usize = 64;
@@ -620,6 +622,7 @@ impl Store for SqliteStore {
             for sql in [
                 "DELETE FROM timeline WHERE workspace_id = ?1 AND profile_id = ?2",
                 "DELETE FROM profile_search WHERE workspace_id = ?1 AND profile_id = ?2",
+                "DELETE FROM product_interest WHERE workspace_id = ?1 AND profile_id = ?2",
                 "DELETE FROM profile_redirects WHERE workspace_id = ?1 AND new_id = ?2",
                 "DELETE FROM profiles WHERE workspace_id = ?1 AND id = ?2",
             ] {

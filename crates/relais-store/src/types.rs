@@ -106,6 +106,9 @@ pub struct ProfileWrite {
     pub updated_at: i64,
     /// Lower-case keys for lookup by name; `None` = unchanged.
     pub search_keys: Option<Vec<String>>,
+    /// Product keys the profile is interested in (the interest index,
+    /// [`crate::InterestStore`]): replace its rows; `None` = unchanged.
+    pub interests: Option<Vec<String>>,
 }
 
 /// One event on a profile's timeline (the payload stays in the log).

@@ -281,6 +281,7 @@ async fn repeated_rows_scenario(store: &dyn Store) -> Vec<String> {
         created_at: at,
         updated_at: at,
         search_keys: keys.map(|k| k.iter().map(|k| k.to_string()).collect()),
+        interests: None,
     };
     let (p1, p2) = (s[0], s[1]);
     store
@@ -378,4 +379,35 @@ async fn repeated_rows_scenario(store: &dyn Store) -> Vec<String> {
     assert_eq!(store.find_profiles(&[]).await.unwrap(), vec![]);
     assert_eq!(store.get_profiles(&[]).await.unwrap(), vec![]);
     out_lines
+}
+
+/// The migration that creates the interest index fills it from the states
+/// already stored.
+#[cfg_attr(
+    not(relais_pg),
+    ignore = "RELAIS_TEST_DATABASE_URL not set: PostgreSQL suite skipped"
+)]
+#[tokio::test]
+async fn interest_index_is_backfilled_by_its_migration() {
+    let url = url();
+    let schema = new_schema(&url).await;
+    let store = connect(&url, &schema).await;
+    let (ws, ids) = relais_store::conformance::interest_backfill_states(&store).await;
+    drop(store);
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    let task = tokio::spawn(conn);
+    client
+        .batch_execute(&format!(
+            "SET search_path TO \"{schema}\";
+             DROP TABLE product_interest;
+             DELETE FROM schema_migrations WHERE version = 9;"
+        ))
+        .await
+        .expect("undo the migration");
+    drop(client);
+    let _ = task.await;
+    let store = connect(&url, &schema).await;
+    relais_store::conformance::interest_backfill_found(&store, ws, &ids).await;
 }

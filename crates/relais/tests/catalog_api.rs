@@ -9,7 +9,10 @@ mod common;
 use common::Server;
 use serde_json::{json, Value};
 
-both_backends!(catalog_shops_stock_nearest_and_events);
+both_backends!(
+    catalog_shops_stock_nearest_and_events,
+    fanout_reads_only_interested_profiles
+);
 
 const PRODUCTS_CSV: &str = "\
 id,parent_id,sku,name,price,currency,category
@@ -339,4 +342,53 @@ async fn product(s: &Server) -> Value {
     let (code, v) = s.get("/api/v1/catalog/products/runner").await;
     assert_eq!(code, 200, "{v}");
     v
+}
+
+/// The fan-out reads the profiles the interest index names (kept by the
+/// processor), not the workspace: 3 of 10 profiles are interested in the
+/// runner (by its id, by a variant's SKU, by the wishlist), and a merge
+/// moves one loser's interest to its winner.
+async fn fanout_reads_only_interested_profiles(s: Server) {
+    load(&s).await;
+    let viewed = |user: &str, props: Value| json!({"type": "track", "userId": user, "event": "Product Viewed", "properties": props});
+    let mut batch = vec![
+        viewed("ana", json!({"product_id": "runner", "price": 89.99})),
+        viewed("ben", json!({"sku": "runner-43"})),
+        json!({"type": "track", "userId": "cara", "event": "Product Added to Wishlist",
+               "properties": {"product_id": "runner"}}),
+        viewed("dan", json!({"product_id": "cap"})),
+        // An anonymous visitor views the runner, then logs in as dan.
+        json!({"type": "track", "anonymousId": "anon-1", "event": "Product Viewed",
+               "properties": {"product_id": "runner-42"}}),
+        json!({"type": "identify", "anonymousId": "anon-1", "userId": "dan"}),
+    ];
+    for i in 0..5 {
+        batch.push(json!({"type": "identify", "userId": format!("other-{i}")}));
+    }
+    let (code, body) = s.track("/v1/batch", json!({ "batch": batch })).await;
+    assert_eq!(code, 200, "{body}");
+    s.settle().await;
+    let store = s.store().await;
+    let ws = store.list_workspaces().await.unwrap()[0].id;
+    assert_eq!(
+        store.count_profiles(ws).await.unwrap(),
+        9,
+        "dan and anon-1 are one"
+    );
+
+    let cheaper = json!([{"id": "runner", "name": "Runner", "price": 89.99, "sale_price": 69.9,
+                          "currency": "EUR", "category": "Women > Shoes"}]);
+    let (code, out) = s.admin("POST", "/api/v1/catalog/products", Some(cheaper)).await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(out["signals"][0]["signal"], "price_dropped", "{out}");
+    assert_eq!(out["fanout"], json!({"profiles_scanned": 4}), "{out}");
+    assert_eq!(out["events"], 4, "{out}");
+    for user in ["ana", "ben", "cara", "dan"] {
+        let names = s.event_names(&format!("user_id:{user}")).await;
+        assert!(names.contains(&"Price Dropped".to_string()), "{user}: {names:?}");
+    }
+    assert!(!s
+        .event_names("user_id:other-0")
+        .await
+        .contains(&"Price Dropped".to_string()));
 }

@@ -6,15 +6,18 @@
 //! commerce state); stock events go to it only for online stock or its home
 //! shop (trait `home_store_id`). Rules: `relais_catalog::events`.
 //!
-//! **How interested profiles are found: by scanning.** The store has no
-//! index from a product to the profiles that viewed it, so a write with
-//! signals reads every profile of the workspace (pages of
-//! `profile_ids` + `get_profiles`) while it holds the workspace's catalog
-//! lock. That is fine for thousands of profiles and too slow for millions:
-//! above `engine.catalog.fanout_max_profiles` the scan is skipped (said in
-//! the outcome's `fanout.skipped` and the log) and only the product-level
-//! signals are returned. An interest index kept by the processor is the
-//! planned fix (docs/catalog.md, "Limits").
+//! **How interested profiles are found: the store's interest index**
+//! (`relais_store::InterestStore`), which the processor keeps with each
+//! profile's state: the `product_id` and `sku` strings of what it viewed or
+//! wish-listed. The catalog links either to a product, so the index is asked
+//! for every key that can name a changed product (its id, its own SKU, its
+//! variants' SKUs), and each profile it names is read and checked exactly as
+//! before (a key may name another product for this profile, e.g. a
+//! `product_id` that is also some SKU). Only those profiles are read, while
+//! the write holds the workspace's catalog lock. When more than
+//! `engine.catalog.fanout_max_profiles` profiles are interested, none is
+//! read (said in the outcome's `fanout.skipped` and the log) and only the
+//! product-level signals are returned.
 
 use super::{Commerce, Loaded};
 use crate::internal;
@@ -27,7 +30,7 @@ use relais_store::{EmittedEvent, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// Profiles read per page of the scan.
+/// Profile ids (from the index) and profiles read per page.
 const PAGE: usize = 1_000;
 /// The trait naming a customer's home shop (a shop id).
 pub const HOME_STORE_TRAIT: &str = "home_store_id";
@@ -35,7 +38,9 @@ pub const HOME_STORE_TRAIT: &str = "home_store_id";
 /// How the per-profile events of a write were found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FanoutView {
-    /// Profiles read to find the interested ones (0: nothing to announce).
+    /// Profiles read and checked: those the interest index names for the
+    /// changed products (not the whole workspace; 0: nothing to announce,
+    /// or skipped).
     pub profiles_scanned: u64,
     /// Why no profile was read although there were signals.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,15 +65,30 @@ pub(crate) fn home_shop(traits: &Map<String, Value>) -> Option<String> {
     }
 }
 
-/// Whether any change can give a profile an event: online stock, or a
+/// Whether a change can give a profile an event: online stock, or a
 /// shop's (someone's home shop, perhaps). Out of stock never does.
-fn announces(changes: &[StockChange]) -> bool {
-    changes.iter().any(|c| {
-        c.signals.iter().any(|(signal, scope)| {
-            relais_catalog::events::stock_event_name(signal).is_some()
-                && matches!(scope, Scope::Online | Scope::Location)
-        })
+fn announces(change: &StockChange) -> bool {
+    change.signals.iter().any(|(signal, scope)| {
+        relais_catalog::events::stock_event_name(signal).is_some()
+            && matches!(scope, Scope::Online | Scope::Location)
     })
+}
+
+/// Every index key that can name one of these products for a profile: the
+/// product's id, its own SKU and its variants' SKUs (`Catalog::link` takes
+/// an event's `sku`, else its `product_id` as an id or as a SKU).
+fn index_keys(catalog: &relais_catalog::catalog::Catalog, products: &[&str]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for id in products {
+        keys.push((*id).to_owned());
+        if let Some(p) = catalog.product(id) {
+            keys.push(p.own_sku().to_owned());
+        }
+        keys.extend(catalog.variants(id).map(|v| v.sku.clone()));
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 /// The events of `drops` and `changes` for every interested profile of the
@@ -84,13 +104,31 @@ pub(crate) async fn events(
     at: i64,
 ) -> Result<(Vec<EmittedEvent>, FanoutView), StoreError> {
     let mut view = FanoutView::default();
-    if drops.is_empty() && !announces(changes) {
+    let announced: Vec<&StockChange> = changes.iter().filter(|c| announces(c)).collect();
+    if drops.is_empty() && announced.is_empty() {
         return Ok((Vec::new(), view));
     }
-    let profiles = c.store.count_profiles(ws).await?;
-    if profiles > c.config.fanout_max_profiles {
+    let mut products: Vec<&str> = drops.iter().map(|d| d.product.as_str()).collect();
+    products.extend(announced.iter().filter_map(|ch| {
+        let sku = state.book.sku_id(ch.sku);
+        state.catalog.owner_of(sku).map(|p| p.as_str())
+    }));
+    let index_keys = index_keys(&state.catalog, &products);
+    // The interested profiles' ids, one more than allowed at most.
+    let max = usize::try_from(c.config.fanout_max_profiles.max(0)).unwrap_or(usize::MAX);
+    let mut interested: Vec<ProfileId> = Vec::new();
+    while interested.len() <= max && !index_keys.is_empty() {
+        let after = interested.last().copied().unwrap_or(ProfileId(0));
+        let page = c.store.interested_profiles(ws, &index_keys, after, PAGE).await?;
+        let full = page.len() == PAGE;
+        interested.extend(page);
+        if !full {
+            break;
+        }
+    }
+    if interested.len() > max {
         let why = format!(
-            "{profiles} profiles is more than engine.catalog.fanout_max_profiles ({}): \
+            "more than engine.catalog.fanout_max_profiles ({}) profiles are interested: \
              product-level signals only",
             c.config.fanout_max_profiles
         );
@@ -101,11 +139,7 @@ pub(crate) async fn events(
     let source = c.sources.get(&c.store, ws).await?;
     let rule = c.config.drop_rule();
     let mut out = Vec::new();
-    let mut after = ProfileId(0);
-    loop {
-        let ids = c.store.profile_ids(ws, after, PAGE).await?;
-        let Some(last) = ids.last() else { break };
-        after = *last;
+    for ids in interested.chunks(PAGE) {
         let keys: Vec<(WorkspaceId, ProfileId)> = ids.iter().map(|id| (ws, *id)).collect();
         for stored in c.store.get_profiles(&keys).await?.into_iter().flatten() {
             view.profiles_scanned += 1;
@@ -123,7 +157,7 @@ pub(crate) async fn events(
                 }
             }
             let home = home_shop(&p.traits);
-            for ch in changes {
+            for ch in &announced {
                 found.extend(profile_stock_events(
                     &state.catalog,
                     &state.book,
@@ -145,9 +179,6 @@ pub(crate) async fn events(
                     at,
                 ));
             }
-        }
-        if ids.len() < PAGE {
-            break;
         }
     }
     Ok((out, view))

@@ -60,8 +60,9 @@ pub struct CatalogConfig {
     pub price_drop_min_amount: i64,
     /// …and at least this share of the old price, in basis points (100 = 1 %).
     pub price_drop_min_basis_points: u32,
-    /// Workspaces with more profiles than this get product-level signals
-    /// only: the per-profile fan-out scans every profile (see [`fanout`]).
+    /// A write whose changed products interest more profiles than this
+    /// (per the store's interest index) gets product-level signals only:
+    /// the per-profile fan-out reads each interested profile (see [`fanout`]).
     pub fanout_max_profiles: i64,
     /// Recommendation models older than this (seconds) are rebuilt from the
     /// held orders on the next request that needs them (see [`recommend`]).

@@ -150,6 +150,7 @@ async fn shopper(store: &DynStore, ws: WorkspaceId) -> ProfileId {
             created_at: 1,
             updated_at: 1,
             search_keys: None,
+            interests: Some(crate::processor::interest_keys(&state)),
         }],
         ..Default::default()
     };

@@ -6,7 +6,7 @@
 //! profile of its own `user_id` (or of its strongest identifier), the other
 //! profiles are left alone and the conflict is recorded.
 
-use super::{search_keys, IdentityKey};
+use super::{interest_keys, search_keys, IdentityKey};
 use crate::segments::evaluate::{self as seg, Touch};
 use crate::segments::registry::{Backfill, Registry};
 use relais_core::commerce::COMMERCE_EVENTS;
@@ -31,6 +31,8 @@ pub(super) struct Entry {
     created_at: i64,
     updated_at: i64,
     search_keys: Vec<String>,
+    /// The product keys the store's interest index holds for it.
+    interests: Vec<String>,
     pub(super) dirty: bool,
     /// What changed since the profile's segments were last evaluated.
     pub(super) touch: Touch,
@@ -216,6 +218,7 @@ impl State {
                 Entry {
                     ws: *ws,
                     search_keys: search_keys(&state),
+                    interests: interest_keys(&state),
                     state,
                     created_at: p.created_at,
                     updated_at: p.updated_at,
@@ -385,6 +388,7 @@ impl State {
                         created_at: ev.received_at,
                         updated_at: ev.received_at,
                         search_keys: Vec::new(),
+                        interests: Vec::new(),
                         dirty: true,
                         touch: Touch {
                             all: true,
@@ -625,6 +629,11 @@ impl State {
             if changed {
                 e.search_keys = keys.clone();
             }
+            let interests = interest_keys(&e.state);
+            let interests_changed = interests != e.interests;
+            if interests_changed {
+                e.interests = interests.clone();
+            }
             out.profiles.push(ProfileWrite {
                 workspace_id: e.ws,
                 id: *id,
@@ -632,6 +641,7 @@ impl State {
                 created_at: e.created_at,
                 updated_at: e.updated_at,
                 search_keys: changed.then_some(keys),
+                interests: interests_changed.then_some(interests),
             });
         }
     }

@@ -105,6 +105,7 @@ pub(super) async fn apply_processed(
         }
         for sql in [
             "DELETE FROM profile_search WHERE workspace_id = $1 AND profile_id = $2",
+            "DELETE FROM product_interest WHERE workspace_id = $1 AND profile_id = $2",
             "DELETE FROM profiles WHERE workspace_id = $1 AND id = $2",
             "DELETE FROM segment_members WHERE workspace_id = $1 AND profile_id = $2",
             "DELETE FROM profile_timers WHERE workspace_id = $1 AND profile_id = $2",
@@ -210,6 +211,9 @@ pub(super) async fn apply_processed(
             }
         }
     }
+
+    // The interest index of the profiles written (their last `Some`).
+    super::interest::write(tx, &b.profiles).await?;
 
     // 5.–7. Segment memberships, timers, backfill progress.
     apply_segment_effects(tx, b, &live_segments).await?;

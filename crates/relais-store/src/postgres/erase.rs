@@ -45,6 +45,7 @@ pub(super) async fn erase_profile(
     for sql in [
         "DELETE FROM timeline WHERE workspace_id = $1 AND profile_id = $2",
         "DELETE FROM profile_search WHERE workspace_id = $1 AND profile_id = $2",
+        "DELETE FROM product_interest WHERE workspace_id = $1 AND profile_id = $2",
         "DELETE FROM profile_redirects WHERE workspace_id = $1 AND new_id = $2",
         "DELETE FROM profiles WHERE workspace_id = $1 AND id = $2",
         "DELETE FROM segment_members WHERE workspace_id = $1 AND profile_id = $2",

@@ -13,6 +13,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (6, include_str!("../../migrations/postgres/0006_journeys.sql")),
     (7, include_str!("../../migrations/postgres/0007_journey_runs.sql")),
     (8, include_str!("../../migrations/postgres/0008_event_names.sql")),
+    (
+        9,
+        include_str!("../../migrations/postgres/0009_product_interest.sql"),
+    ),
 ];
 
 /// Advisory lock held while migrating (one key for the whole database:

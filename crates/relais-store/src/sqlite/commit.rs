@@ -76,6 +76,7 @@ pub(super) fn apply_processed(tx: &Transaction, b: &ProcessedBatch) -> rusqlite:
         }
         for sql in [
             "DELETE FROM profile_search WHERE workspace_id = ?1 AND profile_id = ?2",
+            "DELETE FROM product_interest WHERE workspace_id = ?1 AND profile_id = ?2",
             "DELETE FROM profiles WHERE workspace_id = ?1 AND id = ?2",
         ] {
             tx.prepare_cached(sql)?.execute(params![ws, l])?;
@@ -100,6 +101,7 @@ pub(super) fn apply_processed(tx: &Transaction, b: &ProcessedBatch) -> rusqlite:
                 ins.execute(params![p.workspace_id.0, k, p.id.0])?;
             }
         }
+        super::interest::write(tx, p)?;
     }
     segments::apply_processed(tx, b)?;
     append_emitted(tx, &b.emitted)?;
