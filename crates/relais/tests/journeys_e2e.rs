@@ -93,6 +93,30 @@ async fn passages(s: &Server, who: &str) -> Vec<Value> {
 }
 
 /// Waits until the profile's latest passage is done.
+/// Creates a journey from its JSON document and activates it; its id.
+async fn create_active(s: &Server, journey: Value) -> String {
+    let (code, out) = s.admin("POST", "/api/v1/journeys", Some(journey)).await;
+    assert_eq!(code, 201, "{out}");
+    let jid = out["id"].as_str().unwrap().to_owned();
+    let (code, _) = s
+        .admin("POST", &format!("/api/v1/journeys/{jid}/activate"), None)
+        .await;
+    assert_eq!(code, 200);
+    jid
+}
+
+/// Enters a user through the journey's API trigger.
+async fn trigger(s: &Server, jid: &str, user: &str) {
+    let (code, t) = s
+        .admin(
+            "POST",
+            &format!("/api/v1/journeys/{jid}/trigger"),
+            Some(json!({"profile": format!("user_id:{user}")})),
+        )
+        .await;
+    assert_eq!((code, t["entered"].as_bool()), (200, Some(true)), "{t}");
+}
+
 async fn until_passage_done(s: &Server, who: &str, what: &str) {
     wait_for(
         || async {
@@ -266,13 +290,7 @@ async fn healthcare_reminders_stop_at_three(s: Server) {
              "content": {"sms": {"body": "Reminder: book your vaccine"}}, "next": "wait_booking"}
         ]
     });
-    let (code, out) = s.admin("POST", "/api/v1/journeys", Some(journey)).await;
-    assert_eq!(code, 201, "{out}");
-    let jid = out["id"].as_str().unwrap().to_owned();
-    let (code, _) = s
-        .admin("POST", &format!("/api/v1/journeys/{jid}/activate"), None)
-        .await;
-    assert_eq!(code, 200);
+    let jid = create_active(&s, journey).await;
     identify(
         &s,
         "cid",
@@ -287,14 +305,7 @@ async fn healthcare_reminders_stop_at_three(s: Server) {
         .await;
     assert_eq!(code, 200);
     s.settle().await;
-    let (code, t) = s
-        .admin(
-            "POST",
-            &format!("/api/v1/journeys/{jid}/trigger"),
-            Some(json!({"profile": "user_id:cid"})),
-        )
-        .await;
-    assert_eq!((code, t["entered"].as_bool()), (200, Some(true)), "{t}");
+    trigger(&s, &jid, "cid").await;
     until_passage_done(&s, "cid", "three reminders then the end").await;
     let msgs = messages_of(&s, "cid").await;
     let sms = msgs.iter().filter(|m| m["channel"] == "sms").count();
@@ -508,23 +519,10 @@ async fn update_profile_steps_set_traits_and_consent(s: Server) {
         "steps": [{"id": "tier", "type": "update_profile",
                    "traits": {"tier": "gold", "vip": true}, "consent": {"sms": "subscribed"}}]
     });
-    let (code, out) = s.admin("POST", "/api/v1/journeys", Some(journey)).await;
-    assert_eq!(code, 201, "{out}");
-    let jid = out["id"].as_str().unwrap().to_owned();
-    let (code, _) = s
-        .admin("POST", &format!("/api/v1/journeys/{jid}/activate"), None)
-        .await;
-    assert_eq!(code, 200);
+    let jid = create_active(&s, journey).await;
     identify(&s, "uma", json!({"email": "uma@example.com"})).await;
     s.settle().await;
-    let (code, t) = s
-        .admin(
-            "POST",
-            &format!("/api/v1/journeys/{jid}/trigger"),
-            Some(json!({"profile": "user_id:uma"})),
-        )
-        .await;
-    assert_eq!((code, t["entered"].as_bool()), (200, Some(true)), "{t}");
+    trigger(&s, &jid, "uma").await;
     wait_for(
         || async {
             let (_, p) = s.get("/api/v1/profiles/user_id:uma").await;

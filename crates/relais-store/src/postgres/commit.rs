@@ -176,16 +176,6 @@ pub(super) async fn apply_processed(
         if !rekeyed.is_empty() {
             let ws: Vec<i64> = rekeyed.iter().map(|m| m.ws).collect();
             let id: Vec<i64> = rekeyed.iter().map(|m| m.id).collect();
-            let st = tx
-                .prepare_cached(
-                    "DELETE FROM profile_search s
-                     USING UNNEST($1::bigint[], $2::bigint[]) AS d(workspace_id, profile_id)
-                     WHERE s.workspace_id = d.workspace_id AND s.profile_id = d.profile_id",
-                )
-                .await
-                .map_err(map_pg)?;
-            tx.execute(&st, &[&ws, &id]).await.map_err(map_pg)?;
-
             let mut key_ws = Vec::new();
             let mut key_id = Vec::new();
             let mut keys: Vec<&str> = Vec::new();
@@ -196,19 +186,7 @@ pub(super) async fn apply_processed(
                     keys.push(k);
                 }
             }
-            if !keys.is_empty() {
-                let st = tx
-                    .prepare_cached(
-                        "INSERT INTO profile_search (workspace_id, key, profile_id)
-                         SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[])
-                         ON CONFLICT DO NOTHING",
-                    )
-                    .await
-                    .map_err(map_pg)?;
-                tx.execute(&st, &[&key_ws, &keys, &key_id])
-                    .await
-                    .map_err(map_pg)?;
-            }
+            replace_profile_keys(tx, "profile_search", "key", (&ws, &id), (&key_ws, &keys, &key_id)).await?;
         }
     }
 
@@ -507,5 +485,41 @@ pub(super) async fn append_emitted(
     )
     .await
     .map_err(map_pg)?;
+    Ok(())
+}
+
+/// Replaces the rows of the profiles `owners` (workspace ids, profile ids)
+/// in one of their key tables (`profile_search`, `product_interest`) with
+/// `rows` (workspace ids, keys, profile ids).
+pub(super) async fn replace_profile_keys(
+    tx: &deadpool_postgres::Transaction<'_>,
+    table: &str,
+    key_col: &str,
+    owners: (&[i64], &[i64]),
+    rows: (&[i64], &[&str], &[i64]),
+) -> StoreResult<()> {
+    let st = tx
+        .prepare_cached(&format!(
+            "DELETE FROM {table} t
+             USING UNNEST($1::bigint[], $2::bigint[]) AS d(workspace_id, profile_id)
+             WHERE t.workspace_id = d.workspace_id AND t.profile_id = d.profile_id"
+        ))
+        .await
+        .map_err(map_pg)?;
+    tx.execute(&st, &[&owners.0, &owners.1]).await.map_err(map_pg)?;
+    if rows.1.is_empty() {
+        return Ok(());
+    }
+    let st = tx
+        .prepare_cached(&format!(
+            "INSERT INTO {table} (workspace_id, {key_col}, profile_id)
+             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[])
+             ON CONFLICT DO NOTHING"
+        ))
+        .await
+        .map_err(map_pg)?;
+    tx.execute(&st, &[&rows.0, &rows.1, &rows.2])
+        .await
+        .map_err(map_pg)?;
     Ok(())
 }

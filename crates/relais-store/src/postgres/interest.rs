@@ -29,29 +29,14 @@ pub(super) async fn write(
             keys.push(k);
         }
     }
-    let st = tx
-        .prepare_cached(
-            "DELETE FROM product_interest i
-             USING UNNEST($1::bigint[], $2::bigint[]) AS d(workspace_id, profile_id)
-             WHERE i.workspace_id = d.workspace_id AND i.profile_id = d.profile_id",
-        )
-        .await
-        .map_err(map_pg)?;
-    tx.execute(&st, &[&ws, &id]).await.map_err(map_pg)?;
-    if !keys.is_empty() {
-        let st = tx
-            .prepare_cached(
-                "INSERT INTO product_interest (workspace_id, product_key, profile_id)
-                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[])
-                 ON CONFLICT DO NOTHING",
-            )
-            .await
-            .map_err(map_pg)?;
-        tx.execute(&st, &[&key_ws, &keys, &key_id])
-            .await
-            .map_err(map_pg)?;
-    }
-    Ok(())
+    super::commit::replace_profile_keys(
+        tx,
+        "product_interest",
+        "product_key",
+        (&ws, &id),
+        (&key_ws, &keys, &key_id),
+    )
+    .await
 }
 
 #[async_trait::async_trait]

@@ -92,14 +92,7 @@ pub(super) fn apply_processed(tx: &Transaction, b: &ProcessedBatch) -> rusqlite:
         )?
         .execute(params![p.workspace_id.0, p.id.0, p.state, p.created_at, p.updated_at])?;
         if let Some(keys) = &p.search_keys {
-            tx.prepare_cached("DELETE FROM profile_search WHERE workspace_id = ?1 AND profile_id = ?2")?
-                .execute(params![p.workspace_id.0, p.id.0])?;
-            let mut ins = tx.prepare_cached(
-                "INSERT OR IGNORE INTO profile_search (workspace_id, key, profile_id) VALUES (?1, ?2, ?3)",
-            )?;
-            for k in keys {
-                ins.execute(params![p.workspace_id.0, k, p.id.0])?;
-            }
+            replace_profile_keys(tx, "profile_search", "key", p, keys.iter().map(String::as_str))?;
         }
         super::interest::write(tx, p)?;
     }
@@ -157,6 +150,28 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(5
 
 /// A thread that checkpoints the WAL (PASSIVE: never blocks the writer or
 /// readers) until the store is dropped.
+/// Replaces a written profile's rows in one of its key tables
+/// (`profile_search`, `product_interest`).
+pub(super) fn replace_profile_keys<'k>(
+    tx: &Transaction,
+    table: &str,
+    key_col: &str,
+    p: &ProfileWrite,
+    keys: impl IntoIterator<Item = &'k str>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(&format!(
+        "DELETE FROM {table} WHERE workspace_id = ?1 AND profile_id = ?2"
+    ))?
+    .execute(params![p.workspace_id.0, p.id.0])?;
+    let mut ins = tx.prepare_cached(&format!(
+        "INSERT OR IGNORE INTO {table} (workspace_id, {key_col}, profile_id) VALUES (?1, ?2, ?3)"
+    ))?;
+    for k in keys {
+        ins.execute(params![p.workspace_id.0, k, p.id.0])?;
+    }
+    Ok(())
+}
+
 pub(super) fn spawn_checkpointer(inner: std::sync::Weak<super::Inner>) -> anyhow::Result<()> {
     let path = inner.upgrade().map(|i| i.path.clone()).unwrap_or_default();
     let conn = super::connect(&path)?;

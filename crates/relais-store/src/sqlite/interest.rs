@@ -10,15 +10,8 @@ pub(super) fn write(tx: &Transaction, p: &ProfileWrite) -> rusqlite::Result<()> 
     let Some(keys) = &p.interests else {
         return Ok(());
     };
-    tx.prepare_cached("DELETE FROM product_interest WHERE workspace_id = ?1 AND profile_id = ?2")?
-        .execute(params![p.workspace_id.0, p.id.0])?;
-    let mut ins = tx.prepare_cached(
-        "INSERT OR IGNORE INTO product_interest (workspace_id, product_key, profile_id) VALUES (?1, ?2, ?3)",
-    )?;
-    for k in keys.iter().filter(|k| k.len() <= MAX_PRODUCT_KEY_LEN) {
-        ins.execute(params![p.workspace_id.0, k, p.id.0])?;
-    }
-    Ok(())
+    let keys = keys.iter().filter(|k| k.len() <= MAX_PRODUCT_KEY_LEN);
+    super::commit::replace_profile_keys(tx, "product_interest", "product_key", p, keys.map(String::as_str))
 }
 
 #[async_trait::async_trait]
