@@ -286,6 +286,21 @@ async fn definitions_are_validated(s: Server) {
     let msg = err["error"]["message"].as_str().unwrap();
     assert!(msg.contains("and[1]") && msg.contains("bigger"), "{msg}");
 
+    // Stock and prices change outside the profile's events: journeys only.
+    let (status, err) = post(json!({"name":"x","condition":{"or":[{"reachable":"email"},
+        {"commerce":"available_online","product":{"from":"wishlist"}}]}}))
+    .await;
+    assert_eq!(
+        (status, &err["error"]["code"]),
+        (400, &json!("invalid_condition")),
+        "{err}"
+    );
+    let msg = err["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("cannot use \"commerce\"") && msg.contains("journey"),
+        "{msg}"
+    );
+
     let (status, err) = post(json!({"name":"x","condition":{"in_segment":"seg_999"}})).await;
     assert_eq!(status, 400, "{err}");
     assert!(err["error"]["message"].as_str().unwrap().contains("seg_999"));

@@ -170,6 +170,7 @@ pub(crate) fn node_json(n: &Node) -> Value {
         Node::Reachable { channel } => json!({ "reachable": channel }),
         Node::InSegment(s) => json!({ "in_segment": s.to_string() }),
         Node::Bucket { salt, from, to } => json!({ "bucket": { "salt": salt, "from": from, "to": to } }),
+        Node::Commerce(cc) => super::commerce::to_json(cc),
     }
 }
 

@@ -2,7 +2,7 @@
 //! when the answer can next change with time alone.
 
 use super::agg::{check, check_next, in_window, Agg};
-use super::leaf::{computed_test, consent_status, in_bucket, reachable, trait_test};
+use super::leaf::{commerce, computed_test, consent_status, in_bucket, reachable, trait_test};
 use super::num::{fsum_add, fsum_total, Num};
 use super::spec::{Entry, Window};
 use super::{AggState, Condition, EventCond, Facts, Measure, Node, Outcome};
@@ -53,6 +53,7 @@ fn node<'a>(n: &Node, f: &Facts, aggs: &Aggs<'a, '_>) -> (bool, Option<i64>) {
         Node::Reachable { channel } => (reachable(f, channel), None),
         Node::InSegment(s) => ((f.in_segment)(*s), None),
         Node::Bucket { salt, from, to } => (in_bucket(f, salt, *from, *to), None),
+        Node::Commerce(c) => (commerce(f, c), None),
     }
 }
 

@@ -58,3 +58,8 @@ pub(crate) fn in_bucket(f: &Facts, salt: &str, from: u8, to: u8) -> bool {
     let b = bucket_of(salt, f.profile_id);
     from <= b && b < to
 }
+
+/// A commerce condition, answered by the engine (false without one).
+pub(crate) fn commerce(f: &Facts, c: &super::CommerceCond) -> bool {
+    f.commerce.is_some_and(|answer| answer(c))
+}

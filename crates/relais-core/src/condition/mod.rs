@@ -10,6 +10,7 @@
 
 mod agg;
 mod canon;
+pub mod commerce;
 mod computed_def;
 mod dates;
 mod eval;
@@ -25,6 +26,7 @@ mod spec;
 #[cfg(test)]
 mod tests;
 
+pub use commerce::{CommerceCond, CommerceTest, ProductRef};
 pub use computed_def::{parse_computed, ComputedDef};
 pub use eval::evaluate;
 pub use parse::{parse, parse_event_filter};
@@ -68,6 +70,7 @@ pub(crate) enum Node {
     Reachable { channel: String },
     InSegment(SegmentId),
     Bucket { salt: String, from: u8, to: u8 },
+    Commerce(Box<CommerceCond>),
 }
 
 /// "Performed `spec`" plus what is measured on the matching occurrences.
@@ -121,6 +124,9 @@ pub struct Dependencies {
     /// Reads consent (`consent` or `reachable`).
     pub consent: bool,
     pub segments: BTreeSet<SegmentId>,
+    /// Asks about the catalog, shops or stock (a commerce condition):
+    /// changes outside the profile's events, so segments refuse it.
+    pub commerce: bool,
     /// May change with time alone (rolling windows, relative date tests,
     /// computed traits, which may be `DaysSince`).
     pub time: bool,
@@ -144,6 +150,9 @@ pub struct Facts<'a> {
     pub computed: &'a dyn Fn(&str) -> Option<crate::computed::Computed>,
     pub in_segment: &'a dyn Fn(SegmentId) -> bool,
     pub has_address: &'a dyn Fn(&str) -> bool,
+    /// Answers commerce conditions (journeys); `None`: they do not hold
+    /// (segments refuse them, see [`Dependencies::commerce`]).
+    pub commerce: Option<&'a dyn Fn(&CommerceCond) -> bool>,
     pub now: i64,
 }
 
@@ -194,6 +203,17 @@ impl From<ConditionError> for crate::Error {
 }
 
 impl Condition {
+    /// The commerce questions it asks, in order.
+    pub fn commerce(&self) -> Vec<&CommerceCond> {
+        let mut out = Vec::new();
+        self.root.walk(&mut |n| {
+            if let Node::Commerce(c) = n {
+                out.push(&**c);
+            }
+        });
+        out
+    }
+
     /// The aggregate specs the incremental evaluator reads, each once.
     pub fn specs(&self) -> Vec<EventSpec> {
         let mut out: Vec<EventSpec> = Vec::new();
@@ -240,13 +260,14 @@ impl Condition {
             Node::InSegment(s) => {
                 d.segments.insert(*s);
             }
+            Node::Commerce(_) => d.commerce = true,
         });
         d
     }
 }
 
 impl Node {
-    fn walk(&self, f: &mut dyn FnMut(&Node)) {
+    fn walk<'a>(&'a self, f: &mut dyn FnMut(&'a Node)) {
         f(self);
         match self {
             Node::And(cs) | Node::Or(cs) => cs.iter().for_each(|c| c.walk(f)),

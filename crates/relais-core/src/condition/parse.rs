@@ -10,7 +10,7 @@ use crate::profile::ConsentStatus;
 use crate::SegmentId;
 use serde_json::{Map, Value};
 
-const KINDS: [&str; 10] = [
+const KINDS: [&str; 11] = [
     "and",
     "or",
     "not",
@@ -21,6 +21,7 @@ const KINDS: [&str; 10] = [
     "reachable",
     "in_segment",
     "bucket",
+    "commerce",
 ];
 pub(crate) const REACHABLE_CHANNELS: [&str; 7] = [
     "email",
@@ -200,6 +201,7 @@ fn node(v: &Value, path: &str, depth: usize, nodes: &mut usize) -> Result<Node, 
                 None => err(&at, "must be a segment id such as \"seg_12\""),
             }
         }
+        "commerce" => Ok(Node::Commerce(Box::new(super::commerce::parse(obj, path)?))),
         _ => bucket(obj, path),
     }
 }

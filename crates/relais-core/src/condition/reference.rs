@@ -3,7 +3,7 @@
 //! evaluator must agree with it at every instant (`tests/differential.rs`).
 
 use super::agg::{check, Agg};
-use super::leaf::{computed_test, consent_status, in_bucket, reachable, trait_test};
+use super::leaf::{commerce, computed_test, consent_status, in_bucket, reachable, trait_test};
 use super::num::{fsum_add, fsum_total, Num};
 use super::spec::{Entry, Keep};
 use super::{
@@ -37,6 +37,7 @@ fn node(n: &Node, f: &Facts, events: &[HistEvent]) -> bool {
         Node::Reachable { channel } => reachable(f, channel),
         Node::InSegment(s) => (f.in_segment)(*s),
         Node::Bucket { salt, from, to } => in_bucket(f, salt, *from, *to),
+        Node::Commerce(c) => commerce(f, c),
     }
 }
 

@@ -20,6 +20,7 @@
 //! in [`rows`]; queries (product view, nearest shops) in [`views`];
 //! recommendations in [`recommend`].
 
+pub mod conditions;
 pub mod fanout;
 pub mod recommend;
 pub mod rows;

@@ -359,3 +359,93 @@ fn a_radius_no_search_can_use_is_refused_in_the_configuration() {
         assert!(e.contains("is not within (0, 20040]"), "{e}");
     }
 }
+
+/// The commerce conditions of journeys (`conditions::answer`) on hand-checked
+/// geography: a customer in Lyon (Bellecour), shops in Paris and Lyon.
+#[tokio::test]
+async fn commerce_conditions_answer_from_stock_prices_and_the_customer_story() {
+    use relais_core::commerce::{CartItem, Product as Seen, Viewed, WishItem};
+    use relais_core::condition::parse;
+    let (_dir, store, ws) = setup().await;
+    let c = node(&store);
+    import(&c, ws, Kind::Products, Format::Csv, Mode::Set, PRODUCTS).await;
+    import(&c, ws, Kind::Shops, Format::Json, Mode::Set, SHOPS).await;
+    let stock = "store_id,sku,quantity\nparis,p1,3\nlyon,p1,1\nparis,p3,2\nonline,p1,5\nonline,p3,0\n";
+    import(&c, ws, Kind::Stock, Format::Csv, Mode::Set, stock).await;
+    let now = relais_core::time::now_ms();
+    let seen = |id: &str, price: f64| Seen {
+        product_id: Some(id.into()),
+        price: Some(price),
+        ..Seen::default()
+    };
+    let mut state = customer(Some("paris"), Some((BELLECOUR, now - 60_000)));
+    let viewed = |id: &str, price: f64, at: i64| Viewed {
+        product: seen(id, price),
+        at,
+        channel: "web".into(),
+    };
+    // Saw the Cap at 15 (now 12) and, later, the Runner at 80 (now 89.99).
+    state.commerce.recently_viewed = vec![viewed("p3", 15.0, now - 5_000), viewed("p1", 80.0, now - 1_000)];
+    state.commerce.wishlist = vec![WishItem {
+        product: seen("p3", 15.0),
+        ..WishItem::default()
+    }];
+    state.commerce.cart.items = vec![CartItem {
+        product: seen("p1", 89.99),
+        quantity: 1,
+        ..CartItem::default()
+    }];
+    let cat = c.read(ws).await.unwrap();
+    let ask = |q: Value, trigger: Value| {
+        let cond = parse(&q).unwrap();
+        let s = conditions::Subject {
+            state: &state,
+            trigger: &trigger,
+            now_ms: now,
+        };
+        let q = cond.commerce()[0].clone();
+        conditions::answer(&cat, &c.config, &s, &q)
+    };
+    let p1 = json!({"product_id": "p1"});
+    let p3 = json!({"sku": "p3"});
+    let nearby = json!({"commerce": "in_stock_nearby", "product": {"from": "trigger"}});
+    // The Runner is in Lyon, 2.14 km away; the Cap only in Paris, 392 km.
+    assert!(ask(nearby.clone(), p1.clone()));
+    assert!(!ask(nearby.clone(), p3.clone()));
+    let far = json!({"commerce": "in_stock_nearby", "product": {"from": "trigger"}, "within_km": 400});
+    assert!(ask(far, p3.clone()));
+    let close = json!({"commerce": "in_stock_nearby", "product": {"from": "trigger"}, "within_km": 2});
+    assert!(!ask(close, p1.clone()), "Lyon is 2.14 km away");
+    // A trigger naming several products: any of them.
+    let order = json!({"products": [{"product_id": "p3"}, {"sku": "p1", "quantity": 1}]});
+    assert!(ask(nearby.clone(), order));
+    assert!(!ask(nearby, json!({"product": "nope"})), "not in the catalog");
+    // Home shop Paris has both.
+    let home = |p: Value| json!({"commerce": "in_stock_at_home_store", "product": p});
+    assert!(ask(home(json!("p3")), Value::Null));
+    assert!(!ask(home(json!("p2")), Value::Null), "p2 was refused at import");
+    // Online: the Runner has 5 units, the Cap 0 (tracked), but is in a shop.
+    let online = |p: &str| json!({"commerce": "available_online", "product": p});
+    assert!(ask(online("p1"), Value::Null));
+    assert!(!ask(online("p3"), Value::Null));
+    assert!(ask(
+        json!({"commerce": "available", "product": "p3"}),
+        Value::Null
+    ));
+    assert!(!ask(
+        json!({"commerce": "available_online", "product": {"from": "wishlist"}}),
+        Value::Null
+    ));
+    assert!(ask(
+        json!({"commerce": "available_online", "product": {"from": "cart"}}),
+        Value::Null
+    ));
+    // Below what they saw: the Cap (15 → 12), not the Runner (80 → 89.99).
+    let below = |p: Value| json!({"commerce": "price_below_seen", "product": p});
+    assert!(ask(below(json!("p3")), Value::Null));
+    assert!(!ask(below(json!("p1")), Value::Null));
+    assert!(ask(below(json!({"from": "viewed"})), Value::Null));
+    assert!(!ask(below(json!({"from": "last_viewed"})), Value::Null));
+    assert!(ask(below(json!({"from": "wishlist"})), Value::Null));
+    assert!(!ask(below(json!("p1")), Value::Null));
+}

@@ -209,8 +209,9 @@ pub(super) async fn send<'e>(
     for ((m, drafts), counts) in members.into_iter().zip(drafts).zip(sent_of) {
         let mut inst = m.instance;
         let mut trace = vec![m.trace];
+        let mut ctx: Ctx = serde_json::from_str(&inst.context).unwrap_or_default();
         if let Some(c) = &j.exit_condition {
-            if steps::holds(e, ws, inst.profile_id, &m.state, c, now).await? {
+            if steps::holds(e, ws, inst.profile_id, &m.state, &ctx.trigger, c, now).await? {
                 steps::finish(&mut inst, "exit_condition", now);
                 let why = "exit condition holds (checked before the send)";
                 trace.push(steps::trace_row(&inst, now, "exited", why.into()));
@@ -222,7 +223,6 @@ pub(super) async fn send<'e>(
                 continue;
             }
         }
-        let mut ctx: Ctx = serde_json::from_str(&inst.context).unwrap_or_default();
         let mut messages = Vec::new();
         let mut failed = None;
         for (d, counts) in drafts.into_iter().zip(counts) {

@@ -205,7 +205,8 @@ async fn on_event(e: &Engine, row: &FeedRow) -> Result<(), Error> {
             let exit_cond = match &j.exit_condition {
                 Some(c) if !exit => {
                     let (_, state) = crate::messaging::profile_state(e, ws, inst.profile_id).await?;
-                    steps::holds(e, ws, inst.profile_id, &state, c, now).await?
+                    let ctx: steps::Ctx = serde_json::from_str(&inst.context).unwrap_or_default();
+                    steps::holds(e, ws, inst.profile_id, &state, &ctx.trigger, c, now).await?
                 }
                 _ => false,
             };
@@ -408,7 +409,7 @@ pub(super) async fn prepare_entry_after(
         return Ok(None);
     }
     if let Some(c) = &j.entry {
-        if !steps::holds(e, ws, pid, state, c, now).await? {
+        if !steps::holds(e, ws, pid, state, &trigger, c, now).await? {
             counter!("relais_journey_entries_refused_total").increment(1);
             return Ok(None);
         }

@@ -7,9 +7,10 @@
 //! row written at each wait is the only progress marker needed.
 
 use super::timing;
+use crate::catalog;
 use crate::messaging::{self, SendRequest};
 use crate::Engine;
-use relais_core::condition::{evaluate_reference, Condition, Facts, HistEvent};
+use relais_core::condition::{evaluate_reference, CommerceCond, Condition, Facts, HistEvent};
 use relais_core::journey::{Journey, Send, StepKind, EXIT};
 use relais_core::membership::has_address;
 use relais_core::profile::ProfileState;
@@ -139,7 +140,7 @@ pub async fn advance(
             }
             StepKind::Send(s) => {
                 if let Some(c) = &journey.exit_condition {
-                    if holds(engine, ws, inst.profile_id, &state, c, now).await? {
+                    if holds(engine, ws, inst.profile_id, &state, &ctx.trigger, c, now).await? {
                         finish(&mut inst, "exit_condition", now);
                         note(
                             &inst,
@@ -247,7 +248,7 @@ pub async fn advance(
                 then,
                 otherwise,
             } => {
-                let yes = holds(engine, ws, inst.profile_id, &state, test, now).await?;
+                let yes = holds(engine, ws, inst.profile_id, &state, &ctx.trigger, test, now).await?;
                 let to = if yes { then } else { otherwise };
                 note(
                     &inst,
@@ -379,11 +380,15 @@ pub fn bucket(s: &str, n: u64) -> u64 {
 
 /// Evaluates a condition on the profile from its history (the reference
 /// evaluator: exact, whatever segments the workspace keeps aggregates for).
+/// Commerce conditions are answered from the catalog as loaded now, about
+/// the passage's `trigger` when they name it.
+#[allow(clippy::too_many_arguments)]
 pub async fn holds(
     engine: &Engine,
     ws: WorkspaceId,
     pid: ProfileId,
     state: &ProfileState,
+    trigger: &Value,
     c: &Condition,
     now: i64,
 ) -> Result<bool, Error> {
@@ -401,12 +406,28 @@ pub async fn holds(
     let computed = |name: &str| computed::builtin(state, name, now);
     let in_segment = |id: SegmentId| state.membership.segments.contains_key(&id);
     let address = |channel: &str| has_address(state, channel);
+    let cat = if deps.commerce {
+        Some(engine.commerce.read(ws).await?)
+    } else {
+        None
+    };
+    let subject = catalog::conditions::Subject {
+        state,
+        trigger,
+        now_ms: now,
+    };
+    let config = &engine.commerce.config;
+    let commerce = |q: &CommerceCond| {
+        cat.as_ref()
+            .is_some_and(|cat| catalog::conditions::answer(cat, config, &subject, q))
+    };
     let facts = Facts {
         profile_id: pid.0,
         state,
         computed: &computed,
         in_segment: &in_segment,
         has_address: &address,
+        commerce: Some(&commerce),
         now,
     };
     Ok(evaluate_reference(c, &facts, &events))

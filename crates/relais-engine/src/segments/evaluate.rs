@@ -128,6 +128,7 @@ pub fn evaluate_profile(
                 computed: &computed,
                 in_segment: &in_segment,
                 has_address: &address,
+                commerce: None,
                 now,
             };
             let aggs = |key: &str| st.membership.aggregates.get(key);

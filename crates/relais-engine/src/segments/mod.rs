@@ -101,9 +101,20 @@ fn invalid(e: condition::ConditionError) -> Error {
     Error::new(ErrorCode::InvalidCondition, format!("condition {e}"))
 }
 
-/// Parses a condition as the API receives it.
+/// Parses a segment's condition as the API receives it. Commerce
+/// conditions are refused: stock and prices change outside the profile's
+/// events, so a live segment could not keep them (journeys ask them).
 pub fn parse_condition(json: &Value) -> Result<Condition, Error> {
-    condition::parse(json).map_err(invalid)
+    let c = condition::parse(json).map_err(invalid)?;
+    if c.dependencies().commerce {
+        return Err(Error::new(
+            ErrorCode::InvalidCondition,
+            "condition: a segment cannot use \"commerce\" conditions: stock and prices change \
+             outside the profile's events, so membership could not be kept live; use them in a \
+             journey's entry, exit or condition step",
+        ));
+    }
+    Ok(c)
 }
 
 fn check_name(name: &str) -> Result<(), Error> {

@@ -129,6 +129,7 @@ pub async fn preview(engine: &Engine, ws: WorkspaceId, input: PreviewInput) -> R
                 computed: &computed,
                 in_segment: &in_segment,
                 has_address: &address,
+                commerce: None,
                 now,
             };
             evaluated += 1;

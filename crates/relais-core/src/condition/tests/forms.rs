@@ -31,6 +31,13 @@ fn every_form() -> Vec<Value> {
         json!({"event": "Order Completed", "last": {"op": "more_than_days_ago", "value": 180}}),
         json!({"event": "Cart Viewed", "within": {"minutes": 90},
             "not_followed_by": {"event": "Order Completed", "where": [{"property": "total", "op": "gt", "value": 0}]}}),
+        json!({"commerce": "in_stock_nearby", "product": {"from": "trigger"}, "within_km": 20}),
+        json!({"commerce": "in_stock_nearby", "product": "runner", "within_km": 7.5}),
+        json!({"commerce": "in_stock_nearby", "product": {"from": "last_viewed"}}),
+        json!({"commerce": "in_stock_at_home_store", "product": {"from": "viewed"}}),
+        json!({"commerce": "available_online", "product": {"from": "wishlist"}}),
+        json!({"commerce": "available", "product": {"from": "cart"}}),
+        json!({"commerce": "price_below_seen", "product": {"from": "trigger"}}),
     ]
 }
 
@@ -202,6 +209,7 @@ fn every_example_in_the_documentation_is_valid() {
         "reachable",
         "in_segment",
         "bucket",
+        "commerce",
     ];
     for inline in doc.split('`') {
         if kinds.iter().any(|k| inline.starts_with(&format!("{{\"{k}\":"))) {

@@ -40,6 +40,16 @@ impl Fx {
     }
 
     pub fn facts<R>(&self, now: i64, f: impl FnOnce(&Facts) -> R) -> R {
+        self.facts_with(now, None, f)
+    }
+
+    /// [`Fx::facts`] with an answer to commerce conditions.
+    pub fn facts_with<R>(
+        &self,
+        now: i64,
+        commerce: Option<&dyn Fn(&CommerceCond) -> bool>,
+        f: impl FnOnce(&Facts) -> R,
+    ) -> R {
         let computed = |n: &str| self.computed.get(n).cloned();
         let in_segment = |s| self.segments.contains(&s);
         let has_address = |c: &str| self.addresses.contains(c);
@@ -49,6 +59,7 @@ impl Fx {
             computed: &computed,
             in_segment: &in_segment,
             has_address: &has_address,
+            commerce,
             now,
         })
     }

@@ -2,6 +2,7 @@
 //! evaluators to each other on random cases; the others pin the semantics
 //! both share (operators, boundaries, errors, the canonical form).
 
+mod commerce;
 mod differential;
 mod errors;
 mod events;
