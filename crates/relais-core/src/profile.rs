@@ -6,6 +6,7 @@
 //! never unioned (an opt-out on either side survives a merge).
 
 pub mod location;
+pub mod visits;
 
 use crate::commerce::CommerceState;
 use crate::identity::event_traits;
@@ -113,6 +114,10 @@ pub struct ProfileState {
     /// without a position), by event time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<Stamped<String>>,
+    /// Days at each shop (events of the `store` touchpoint naming a
+    /// `store_id`): the most visited is the home shop without a trait.
+    #[serde(default, skip_serializing_if = "visits::ShopVisits::is_empty")]
+    pub shop_visits: visits::ShopVisits,
     #[serde(default)]
     pub first_seen: Option<i64>,
     #[serde(default)]
@@ -223,6 +228,16 @@ impl ProfileState {
                 set_stamped(&mut self.locale, locale, at);
             }
         }
+        if f.channel == "store" {
+            let shop = match f.event.pointer("/properties/store_id") {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            };
+            if let Some(shop) = shop {
+                self.shop_visits.record(&shop, at);
+            }
+        }
         if let Some(place) = ctx.and_then(|c| c.get("location")) {
             let reported = location::read(place);
             if let Some(fix) = reported.fix {
@@ -313,6 +328,7 @@ impl ProfileState {
         if let Some(country) = other.country {
             keep_newer(&mut self.country, country);
         }
+        self.shop_visits.absorb(other.shop_visits);
         // Tokens of the profile seen last come first.
         let (first, second) = if other.last_seen > self.last_seen {
             (other.push_tokens, std::mem::take(&mut self.push_tokens))

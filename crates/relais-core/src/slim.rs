@@ -82,6 +82,9 @@ struct Properties<'a> {
     /// A push token Relais reports invalid (`Push Notification Bounced`).
     #[serde(borrow, default)]
     token: Option<&'a RawValue>,
+    /// The shop an event of the `store` touchpoint happened at (`profile::visits`).
+    #[serde(borrow, default)]
+    store_id: Option<&'a RawValue>,
 }
 
 /// Track events whose `properties.channel` the processor reads.
@@ -171,15 +174,17 @@ pub fn parse_with(payload: &str, keep_properties: &dyn Fn(&str) -> bool) -> serd
     } else if let Some(p) = top
         .properties
         // A substring check first: most events have neither, and their properties stay unparsed.
-        .filter(|p| consent_event || p.get().contains("\"profile_id\""))
+        .filter(|p| consent_event || p.get().contains("\"profile_id\"") || p.get().contains("\"store_id\""))
         .and_then(|p| serde_json::from_str::<Properties>(p.get()).ok())
     {
-        // Consent events keep their channel; Relais' own events the profile they name.
+        // Consent events keep their channel; Relais' own events the profile they
+        // name; shop events their shop (`profile::visits`).
         let mut props = Map::new();
         if consent_event {
             put(&mut props, "channel", p.channel)?;
         }
         put(&mut props, "profile_id", p.profile_id)?;
+        put(&mut props, "store_id", p.store_id)?;
         if p.profile_id.is_some() {
             put(&mut props, "token", p.token)?;
         }

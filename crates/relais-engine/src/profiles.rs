@@ -3,6 +3,7 @@
 use crate::segments::evaluate::PastEvent;
 use crate::Engine;
 use relais_core::identity::{Identity, EMAIL, PHONE, USER_ID};
+use relais_core::profile::visits::{home_store, HomeSource};
 use relais_core::profile::{ConsentStatus, ProfileState, Usage};
 use relais_core::time::{format_ms, now_ms};
 use relais_core::{Error, ErrorCode, ProfileId, SourceId, WorkspaceId};
@@ -55,6 +56,14 @@ pub struct LocationView {
     pub at: String,
 }
 
+/// The customer's home shop and where Relais has it from.
+#[derive(Debug, Serialize)]
+pub struct HomeStoreView {
+    pub store_id: String,
+    /// `trait` (`home_store_id`) or `most_visited` (visit days at shops).
+    pub source: HomeSource,
+}
+
 #[derive(Debug, Serialize)]
 pub struct ProfileView {
     pub id: String,
@@ -69,6 +78,10 @@ pub struct ProfileView {
     /// Last known country (`context.location.country`, with or without a
     /// position), by event time.
     pub country: Option<String>,
+    /// The home shop: the `home_store_id` trait's, else the most visited.
+    pub home_store: Option<HomeStoreView>,
+    /// Visit days per shop (events of the `store` touchpoint with a `store_id`).
+    pub shop_visits: BTreeMap<String, usize>,
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
     pub event_count: u64,
@@ -303,6 +316,13 @@ fn view(stored: &StoredProfile, state: ProfileState, identities: Vec<IdentityVie
             at: format_ms(l.at),
         }),
         country: state.country.map(|c| c.value),
+        home_store: home_store(&state.traits, &state.shop_visits)
+            .map(|(store_id, source)| HomeStoreView { store_id, source }),
+        shop_visits: state
+            .shop_visits
+            .counts()
+            .map(|(s, n)| (s.to_owned(), n))
+            .collect(),
         first_seen: state.first_seen.map(format_ms),
         last_seen: state.last_seen.map(format_ms),
         event_count: state.event_count,

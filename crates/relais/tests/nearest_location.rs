@@ -17,7 +17,10 @@ use common::Server;
 use relais_core::time::{format_ms, now_ms};
 use serde_json::{json, Value};
 
-both_backends!(location_reported_by_events_decides_the_nearest_shop);
+both_backends!(
+    location_reported_by_events_decides_the_nearest_shop,
+    the_most_visited_shop_is_home_without_a_trait
+);
 
 const BELLECOUR: (f64, f64) = (45.7578, 4.8320);
 const LILLE_GARE: (f64, f64) = (50.6389, 3.0756);
@@ -255,4 +258,74 @@ async fn location_reported_by_events_decides_the_nearest_shop(s: Server) {
     let (_, p) = s.get("/api/v1/profiles/user_id:nina").await;
     assert_eq!(p["country"], "Belgique", "{p}");
     assert_eq!(p["last_location"]["latitude"], 45.7578, "{p}");
+}
+
+/// One till receipt (touchpoint `store`) at `shop`, `days_ago` days back.
+async fn receipt(s: &Server, user: &str, shop: &str, days_ago: i64, line: u32) {
+    let at = now_ms() - days_ago * DAY_MS + i64::from(line) * 1_000;
+    let body = json!({"userId": user, "event": "Order Completed", "timestamp": format_ms(at),
+                      "properties": {"order_id": format!("{shop}-{days_ago}-{line}"), "store_id": shop, "total": 10},
+                      "context": {"touchpoint": "store"}});
+    let (code, out) = s.track("/v1/track", body).await;
+    assert_eq!(code, 200, "{out}");
+}
+
+/// Without a `home_store_id` trait, the shop visited on the most days is
+/// the home shop: in the profile, for the nearest-stores search and for
+/// journeys' `in_stock_at_home_store`. A trait, once given, wins.
+async fn the_most_visited_shop_is_home_without_a_trait(s: Server) {
+    commerce(&s).await;
+    identify(&s, "max", json!({"email": "max@example.com"})).await;
+    // Lyon on two days (three receipts one of them), Paris on one, lately;
+    // a web order names no shop visit.
+    for (shop, days_ago, line) in [
+        ("lyon", 9, 0),
+        ("lyon", 9, 1),
+        ("lyon", 9, 2),
+        ("lyon", 4, 0),
+        ("paris", 1, 0),
+    ] {
+        receipt(&s, "max", shop, days_ago, line).await;
+    }
+    let body = json!({"userId": "max", "event": "Order Completed",
+                      "properties": {"order_id": "web-1", "store_id": "lille", "total": 5},
+                      "context": {"touchpoint": "web"}});
+    assert_eq!(s.track("/v1/track", body).await.0, 200);
+    s.settle().await;
+    let (code, p) = s.get("/api/v1/profiles/user_id:max").await;
+    assert_eq!(code, 200, "{p}");
+    assert_eq!(
+        p["home_store"],
+        json!({"store_id": "lyon", "source": "most_visited"}),
+        "{p}"
+    );
+    assert_eq!(p["shop_visits"], json!({"lyon": 2, "paris": 1}), "{p}");
+    // The cap is only in Paris (392 km from Lyon), the runner in Lyon too.
+    let v = nearest(&s, "max", "product=runner").await;
+    assert_eq!(v["origin"]["source"], "home_store", "{v}");
+    assert_eq!(v["origin"]["store_id"], "lyon", "{v}");
+    assert_eq!(stores(&v), [("lyon".to_owned(), 0.0)]);
+    assert!(stores(&nearest(&s, "max", "product=cap").await).is_empty());
+
+    // Two more days in Paris: Paris is home now.
+    receipt(&s, "max", "paris", 2, 0).await;
+    receipt(&s, "max", "paris", 3, 0).await;
+    s.settle().await;
+    let v = nearest(&s, "max", "product=cap").await;
+    assert_eq!(
+        (&v["origin"]["store_id"], stores(&v)),
+        (&json!("paris"), vec![("paris".to_owned(), 0.0)])
+    );
+
+    // What the customer says wins over what Relais worked out.
+    identify(&s, "max", json!({"home_store_id": "lille"})).await;
+    s.settle().await;
+    let (_, p) = s.get("/api/v1/profiles/user_id:max").await;
+    assert_eq!(
+        p["home_store"],
+        json!({"store_id": "lille", "source": "trait"}),
+        "{p}"
+    );
+    let v = nearest(&s, "max", "product=runner").await;
+    assert_eq!(v["origin"]["store_id"], "lille", "{v}");
 }

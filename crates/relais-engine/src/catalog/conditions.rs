@@ -55,7 +55,7 @@ fn holds(
                 .is_empty()
         }
         CommerceTest::InStockAtHomeStore => {
-            let Some(home) = super::fanout::home_shop(&s.state.traits) else {
+            let Some(home) = super::fanout::home_shop(&s.state.traits, &s.state.shop_visits) else {
                 return false;
             };
             cat.catalog

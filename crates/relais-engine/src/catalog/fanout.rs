@@ -4,7 +4,7 @@
 //!
 //! A profile is interested in a product it viewed or wish-listed (its
 //! commerce state); stock events go to it only for online stock or its home
-//! shop (trait `home_store_id`). Rules: `relais_catalog::events`.
+//! shop (trait `home_store_id`, else the most-visited shop). Rules: `relais_catalog::events`.
 //!
 //! **How interested profiles are found: the store's interest index**
 //! (`relais_store::InterestStore`), which the processor keeps with each
@@ -25,6 +25,7 @@ use relais_catalog::events::{profile_price_dropped, profile_stock_events};
 use relais_catalog::price::PriceDrop;
 use relais_catalog::stock::{Scope, StockChange};
 use relais_core::commerce::CommerceState;
+use relais_core::profile::visits::{home_store, ShopVisits};
 use relais_core::{ProfileId, WorkspaceId};
 use relais_store::{EmittedEvent, StoreError};
 use serde::{Deserialize, Serialize};
@@ -32,8 +33,7 @@ use serde_json::{Map, Value};
 
 /// Profile ids (from the index) and profiles read per page.
 const PAGE: usize = 1_000;
-/// The trait naming a customer's home shop (a shop id).
-pub const HOME_STORE_TRAIT: &str = "home_store_id";
+pub use relais_core::profile::visits::HOME_STORE_TRAIT;
 
 /// How the per-profile events of a write were found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
@@ -55,14 +55,13 @@ struct Interest {
     commerce: CommerceState,
     #[serde(default)]
     traits: Map<String, Value>,
+    #[serde(default)]
+    shop_visits: ShopVisits,
 }
 
-pub(crate) fn home_shop(traits: &Map<String, Value>) -> Option<String> {
-    match traits.get(HOME_STORE_TRAIT)? {
-        Value::String(s) => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
+/// The customer's home shop id: the trait's, else the most-visited shop.
+pub(crate) fn home_shop(traits: &Map<String, Value>, visits: &ShopVisits) -> Option<String> {
+    home_store(traits, visits).map(|(id, _)| id)
 }
 
 /// Whether a change can give a profile an event: online stock, or a
@@ -156,7 +155,7 @@ pub(crate) async fn events(
                     found.push((relais_catalog::events::PRICE_DROPPED, props));
                 }
             }
-            let home = home_shop(&p.traits);
+            let home = home_shop(&p.traits, &p.shop_visits);
             for ch in &announced {
                 found.extend(profile_stock_events(
                     &state.catalog,

@@ -5,7 +5,7 @@
 //! Where a customer is: `lat`/`lon` given with the query, else the
 //! profile's whereabouts ([`profile_origin`]): the last position an app or
 //! site reported (`context.location`) if it is recent, else their home shop
-//! (trait `home_store_id`, a shop id), else that older position.
+//! (trait `home_store_id`, a shop id, else the most-visited shop), else that older position.
 
 use super::fanout::HOME_STORE_TRAIT;
 use super::{CatalogConfig, Commerce};
@@ -164,7 +164,8 @@ pub struct Origin {
     pub latitude: f64,
     pub longitude: f64,
     /// `query` (lat/lon given), `last_location` (a position the profile
-    /// reported recently), `home_store` (the profile's `home_store_id`) or
+    /// reported recently), `home_store` (the profile's `home_store_id`, else
+    /// its most-visited shop) or
     /// `stale_location` (an older reported position: no home shop).
     pub source: &'static str,
     /// The home shop, with `home_store`.
@@ -295,20 +296,22 @@ fn no_position(profile: &relais_core::ProfileId) -> Error {
         ErrorCode::MissingField,
         format!(
             "no position for {profile}: no position reported (context.location) and no \
-             {HOME_STORE_TRAIT} trait naming a known shop; pass lat and lon"
+             {HOME_STORE_TRAIT} trait or shop visit naming a known shop; pass lat and lon"
         ),
     )
 }
 
-/// What the profile tells of where the customer is: the shop its
-/// `home_store_id` trait names and the last position it reported.
+/// What the profile tells of where the customer is: its home shop (the
+/// `home_store_id` trait's, else the most visited) and the last position
+/// it reported.
 pub(crate) fn whereabouts(state: &ProfileState) -> Whereabouts {
     let last_location = state.location.as_ref().and_then(|s| {
         let point = GeoPoint::new(s.value.latitude, s.value.longitude).ok()?;
         Some(Fix { point, at: s.at })
     });
     Whereabouts {
-        home_shop: super::fanout::home_shop(&state.traits).and_then(|h| ShopId::new(h).ok()),
+        home_shop: super::fanout::home_shop(&state.traits, &state.shop_visits)
+            .and_then(|h| ShopId::new(h).ok()),
         last_location,
     }
 }
