@@ -91,6 +91,22 @@ pub async fn click(engine: &Engine, token: &str) -> Result<String, Error> {
     };
     // Only a message that exists may redirect: the link cannot serve as an open redirect.
     let m = message(engine, ws, &id).await?;
+    // A click is an open the pixel did not see (images blocked, as many mail
+    // clients do by default): record it first, so "not opened" journeys and
+    // open rates do not count a reader as absent. Its event id is the
+    // pixel's, so a later pixel load adds nothing.
+    if m.opened_at.is_none() {
+        record(
+            engine,
+            &m,
+            Engagement::Opened,
+            What::Opened,
+            json!({ "implied_by": "click" }),
+            None,
+            None,
+        )
+        .await?;
+    }
     let disc = hex::encode(&sha2::Sha256::digest(url.as_bytes())[..6]);
     record(
         engine,
