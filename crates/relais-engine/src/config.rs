@@ -30,6 +30,11 @@ pub struct EngineConfig {
     /// Stock thresholds, online locations, price-drop rule, fan-out limit
     /// (`[engine.catalog]`).
     pub catalog: crate::catalog::CatalogConfig,
+    /// The HTTP header in which the CDN or load balancer in front of Relais
+    /// passes the country of the client's IP address (`CF-IPCountry`,
+    /// `CloudFront-Viewer-Country`…): events that report no
+    /// `context.location.country` get it. Unset: no header is trusted.
+    pub country_header: Option<String>,
 }
 
 impl Default for EngineConfig {
@@ -45,6 +50,7 @@ impl Default for EngineConfig {
             channels: Default::default(),
             governance: Default::default(),
             catalog: Default::default(),
+            country_header: None,
         }
     }
 }

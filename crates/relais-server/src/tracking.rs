@@ -11,6 +11,7 @@ use axum::Json;
 use base64::Engine as _;
 use metrics::counter;
 use relais_core::message::{parse_body, EventError, MessageType};
+use relais_core::profile::location;
 use relais_core::ErrorCode;
 use relais_engine::ingest::to_log_events;
 use serde_json::{json, Value};
@@ -121,7 +122,14 @@ async fn ingest_inner(
     };
     let bytes = read_body(headers, body, limits.max_request_bytes).await?;
     let received_at = relais_core::time::now_ms();
-    let parsed = parse_body(&bytes, kind, received_at, &limits)?;
+    let mut parsed = parse_body(&bytes, kind, received_at, &limits)?;
+    if let Some(country) = proxy_country(headers, engine.config.country_header.as_deref()) {
+        for e in &mut parsed.events {
+            if let Some(p) = location::stamp_country(&e.payload, &country) {
+                e.payload = p;
+            }
+        }
+    }
     let (ws, source) = match early {
         Some(p) => p,
         None => {
@@ -152,6 +160,13 @@ async fn ingest_inner(
     Ok(Json(
         json!({"success": true, "accepted": accepted, "rejected": rejected}),
     ))
+}
+
+/// The client's country as the proxy in front of Relais passed it, when
+/// one is configured (`engine.country_header`) and the request has it.
+fn proxy_country(headers: &HeaderMap, name: Option<&str>) -> Option<String> {
+    let value = headers.get(name?)?.to_str().ok()?;
+    location::header_country(value)
 }
 
 fn all_rejected(rejected: Vec<EventError>) -> ApiError {

@@ -4,8 +4,10 @@
 //! What an event says is read leniently: coordinates that are not numbers,
 //! out of range, or the `0, 0` that SDKs send when they have no fix are left
 //! out, and so are texts of the wrong shape; none of it fails the event.
-//! The country of `context.ip` would need a GeoIP database, which Relais
-//! does not ship (docs/catalog.md, "Limits").
+//! Relais ships no GeoIP database: the country of the client's IP address
+//! comes from the CDN or load balancer in front of it, which looks it up and
+//! passes it in a header (`CF-IPCountry`, `CloudFront-Viewer-Country`…);
+//! [`stamp_country`] writes it into events that report none.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -79,9 +81,64 @@ fn country_form(s: String) -> String {
     }
 }
 
+/// An ISO 3166 code from a proxy's country header: two letters, upper-cased;
+/// `XX` and `ZZ` (unknown) and anything else (`T1`, Tor) are no country.
+pub fn header_country(value: &str) -> Option<String> {
+    let v = value.trim().to_ascii_uppercase();
+    let ok = v.len() == 2 && v.bytes().all(|b| b.is_ascii_uppercase()) && v != "XX" && v != "ZZ";
+    ok.then_some(v)
+}
+
+/// `payload` (one event's JSON) with `context.location.country` set to
+/// `country`, when it reports none; `None` when it does (or is not an object:
+/// validation refused it already), so the event is kept exactly as sent.
+pub fn stamp_country(payload: &str, country: &str) -> Option<String> {
+    let mut v: Value = serde_json::from_str(payload).ok()?;
+    let obj = v.as_object_mut()?;
+    let ctx = obj
+        .entry("context")
+        .or_insert_with(|| Value::Object(Default::default()));
+    let loc = ctx
+        .as_object_mut()?
+        .entry("location")
+        .or_insert_with(|| Value::Object(Default::default()));
+    let loc = loc.as_object_mut()?;
+    if loc.get("country").is_some_and(|c| !c.is_null()) {
+        return None;
+    }
+    loc.insert("country".into(), Value::from(country));
+    serde_json::to_string(&v).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_proxy_country_fills_only_events_that_report_none() {
+        assert_eq!(header_country(" fr "), Some("FR".into()));
+        for no in ["XX", "zz", "T1", "FRA", "", "F1"] {
+            assert_eq!(header_country(no), None, "{no}");
+        }
+        let stamped = |p: &str| stamp_country(p, "FR").map(|s| serde_json::from_str::<Value>(&s).unwrap());
+        assert_eq!(
+            stamped(r#"{"event":"A"}"#),
+            Some(serde_json::json!({"event": "A", "context": {"location": {"country": "FR"}}}))
+        );
+        assert_eq!(
+            stamped(r#"{"context":{"ip":"1.2.3.4","location":{"city":"Lyon","country":null}}}"#),
+            Some(
+                serde_json::json!({"context": {"ip": "1.2.3.4", "location": {"city": "Lyon", "country": "FR"}}})
+            )
+        );
+        assert_eq!(
+            stamped(r#"{"context":{"location":{"country":"BE"}}}"#),
+            None,
+            "the event's own wins"
+        );
+        assert_eq!(stamped(r#"{"context":"odd"}"#), None);
+        assert_eq!(stamped("[1]"), None);
+    }
     use crate::profile::tests::apply;
     use crate::profile::{ProfileState, Stamped};
     use serde_json::json;
