@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{wait_for, Server};
+use common::{messages_of, passages, trace_steps, wait_for, Server};
 use serde_json::{json, Value};
 
 both_backends!(
@@ -80,19 +80,6 @@ async fn event(s: &Server, user: &str, name: &str, touchpoint: &str, props: Valu
     assert_eq!(code, 200, "{body}");
 }
 
-async fn messages_of(s: &Server, who: &str) -> Vec<Value> {
-    let (code, page) = s.get(&format!("/api/v1/messages?profile=user_id:{who}")).await;
-    assert_eq!(code, 200, "{page}");
-    page["messages"].as_array().cloned().unwrap_or_default()
-}
-
-async fn passages(s: &Server, who: &str) -> Vec<Value> {
-    let (code, v) = s.get(&format!("/api/v1/profiles/user_id:{who}/journeys")).await;
-    assert_eq!(code, 200, "{v}");
-    v.as_array().cloned().unwrap_or_default()
-}
-
-/// Waits until the profile's latest passage is done.
 /// Creates a journey from its JSON document and activates it; its id.
 async fn create_active(s: &Server, journey: Value) -> String {
     let (code, out) = s.admin("POST", "/api/v1/journeys", Some(journey)).await;
@@ -245,12 +232,7 @@ async fn abandoned_cart_across_devices(s: Server) {
         (Some("done"), Some("completed")),
         "{ann}"
     );
-    let kinds: Vec<String> = ann["trace"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| format!("{}:{}", t["step"].as_str().unwrap(), t["kind"].as_str().unwrap()))
-        .collect();
+    let kinds = trace_steps(ann);
     for want in [
         "wait_order:entered",
         "wait_order:waiting",

@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::Server;
+use common::{messages_of, passages, trace_detail, trace_steps, Server};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -106,20 +106,8 @@ async fn sign_up(s: &Server, user: &str) {
     assert_eq!(code, 200, "{body}");
 }
 
-async fn messages_of(s: &Server, who: &str) -> Vec<Value> {
-    let (code, page) = s.get(&format!("/api/v1/messages?profile=user_id:{who}")).await;
-    assert_eq!(code, 200, "{page}");
-    page["messages"].as_array().cloned().unwrap_or_default()
-}
-
 fn on_channel<'a>(msgs: &'a [Value], channel: &str) -> Vec<&'a Value> {
     msgs.iter().filter(|m| m["channel"] == channel).collect()
-}
-
-async fn passages(s: &Server, who: &str) -> Vec<Value> {
-    let (code, v) = s.get(&format!("/api/v1/profiles/user_id:{who}/journeys")).await;
-    assert_eq!(code, 200, "{v}");
-    v.as_array().cloned().unwrap_or_default()
 }
 
 /// The profile's only passage (this file's journeys enter each profile once).
@@ -127,29 +115,6 @@ async fn passage(s: &Server, who: &str) -> Value {
     let all = passages(s, who).await;
     assert_eq!(all.len(), 1, "one passage for {who}: {all:?}");
     all[0].clone()
-}
-
-/// `step:kind` for each trace row, oldest first.
-fn trace(p: &Value) -> Vec<String> {
-    p["trace"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| format!("{}:{}", t["step"].as_str().unwrap(), t["kind"].as_str().unwrap()))
-        .collect()
-}
-
-/// The detail of the first trace row of `step` with `kind`.
-fn detail(p: &Value, step: &str, kind: &str) -> String {
-    p["trace"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["step"] == step && t["kind"] == kind)
-        .unwrap_or_else(|| panic!("no {step}:{kind} in {p}"))["detail"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 /// Polls `f` for up to 30 s (timers of several seconds are involved, and
@@ -168,7 +133,7 @@ async fn has_trace(s: &Server, who: &str, want: &str) -> bool {
     passages(s, who)
         .await
         .first()
-        .is_some_and(|p| trace(p).iter().any(|k| k == want))
+        .is_some_and(|p| trace_steps(p).iter().any(|k| k == want))
 }
 
 async fn until_done(s: &Server, who: &str, what: &str) -> Value {
@@ -308,7 +273,7 @@ async fn open_and_click_steer_the_journey(s: Server) {
 
     // Ann: opened and clicked → the in-app thanks, never the nudge.
     let ann = until_done(&s, "ann", "ann's passage ends after the click").await;
-    let kinds = trace(&ann);
+    let kinds = trace_steps(&ann);
     for want in [
         "email:sent",
         "wait_open:waiting",
@@ -320,11 +285,11 @@ async fn open_and_click_steer_the_journey(s: Server) {
         assert!(kinds.iter().any(|k| k == want), "{want} missing from {kinds:?}");
     }
     assert!(
-        detail(&ann, "wait_open", "resumed").starts_with("Email Opened"),
+        trace_detail(&ann, "wait_open", "resumed").starts_with("Email Opened"),
         "{ann}"
     );
     assert!(
-        detail(&ann, "wait_click", "resumed").starts_with("Email Link Clicked"),
+        trace_detail(&ann, "wait_click", "resumed").starts_with("Email Link Clicked"),
         "{ann}"
     );
     assert!(!kinds.iter().any(|k| k.starts_with("nudge:")), "{kinds:?}");
@@ -344,7 +309,7 @@ async fn open_and_click_steer_the_journey(s: Server) {
     );
     // The events the journey reacted to are the ones the links wrote, about this e-mail.
     let email_id = ann_email["id"].as_str().unwrap().to_owned();
-    assert!(detail(&ann, "email", "sent").contains(&email_id), "{ann}");
+    assert!(trace_detail(&ann, "email", "sent").contains(&email_id), "{ann}");
     assert_eq!(
         feedback_ids(&s, "ann", "Email Opened").await,
         std::slice::from_ref(&email_id)
@@ -353,8 +318,8 @@ async fn open_and_click_steer_the_journey(s: Server) {
 
     // Bob: no open → the push nudge, never the in-app.
     let bob = until_done(&s, "bob", "bob's open wait times out").await;
-    let kinds = trace(&bob);
-    assert_eq!(detail(&bob, "wait_open", "resumed"), "timed out", "{bob}");
+    let kinds = trace_steps(&bob);
+    assert_eq!(trace_detail(&bob, "wait_open", "resumed"), "timed out", "{bob}");
     assert!(kinds.iter().any(|k| k == "nudge:sent"), "{kinds:?}");
     assert!(
         !kinds
@@ -383,12 +348,12 @@ async fn open_and_click_steer_the_journey(s: Server) {
 
     // Cy: opened, never clicked → no nudge, no thanks, the end by the click timeout.
     let cy = until_done(&s, "cy", "cy's click wait times out").await;
-    let kinds = trace(&cy);
+    let kinds = trace_steps(&cy);
     assert!(
-        detail(&cy, "wait_open", "resumed").starts_with("Email Opened"),
+        trace_detail(&cy, "wait_open", "resumed").starts_with("Email Opened"),
         "{cy}"
     );
-    assert_eq!(detail(&cy, "wait_click", "resumed"), "timed out", "{cy}");
+    assert_eq!(trace_detail(&cy, "wait_click", "resumed"), "timed out", "{cy}");
     assert!(
         !kinds
             .iter()
@@ -460,11 +425,11 @@ async fn feedback_on_another_email_does_not_count(s: Server) {
 
     let dee = until_done(&s, "dee", "dee's open wait times out").await;
     assert_eq!(
-        detail(&dee, "wait_open", "resumed"),
+        trace_detail(&dee, "wait_open", "resumed"),
         "timed out",
         "the weekly's open is not the journey's: {dee}"
     );
-    let kinds = trace(&dee);
+    let kinds = trace_steps(&dee);
     assert!(kinds.iter().any(|k| k == "nudge:sent"), "{kinds:?}");
     assert!(!kinds.iter().any(|k| k.starts_with("wait_click:")), "{kinds:?}");
     let msgs = messages_of(&s, "dee").await;
@@ -493,7 +458,7 @@ async fn a_click_without_the_pixel_is_an_open(s: Server) {
     let to = click(&s, &email, "https://shop.example/new").await;
     assert!(to.starts_with("https://shop.example/new?"), "{to}");
     let eve = until_done(&s, "eve", "eve's passage ends").await;
-    let kinds = trace(&eve);
+    let kinds = trace_steps(&eve);
     for want in ["wait_open:resumed", "wait_click:resumed", "thanks:sent"] {
         assert!(kinds.iter().any(|k| k == want), "{want} missing: {kinds:?}");
     }

@@ -18,7 +18,7 @@
 
 mod common;
 
-use common::{wait_for, Backend, Server};
+use common::{messages_of, passages, trace_detail, trace_steps, wait_for, Backend, Server};
 use serde_json::{json, Value};
 
 both_backends_with_config!(
@@ -57,21 +57,8 @@ async fn event(s: &Server, user: &str, name: &str, touchpoint: &str, props: Valu
     assert_eq!(code, 200, "{out}");
 }
 
-/// The profile's messages, newest first.
-async fn messages_of(s: &Server, who: &str) -> Vec<Value> {
-    let (code, page) = s.get(&format!("/api/v1/messages?profile=user_id:{who}")).await;
-    assert_eq!(code, 200, "{page}");
-    page["messages"].as_array().cloned().unwrap_or_default()
-}
-
 fn on(msgs: &[Value], channel: &str) -> Vec<Value> {
     msgs.iter().filter(|m| m["channel"] == channel).cloned().collect()
-}
-
-async fn passages(s: &Server, who: &str) -> Vec<Value> {
-    let (code, v) = s.get(&format!("/api/v1/profiles/user_id:{who}/journeys")).await;
-    assert_eq!(code, 200, "{v}");
-    v.as_array().cloned().unwrap_or_default()
 }
 
 /// The profile's passage through `journey` once it has ended.
@@ -87,27 +74,6 @@ async fn ended(s: &Server, who: &str, journey: &str) -> Value {
     )
     .await;
     done(&passages(s, who).await).unwrap()
-}
-
-/// The trace as `step:kind` strings, oldest first.
-fn steps_of(passage: &Value) -> Vec<String> {
-    passage["trace"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| format!("{}:{}", t["step"].as_str().unwrap(), t["kind"].as_str().unwrap()))
-        .collect()
-}
-
-fn detail(passage: &Value, step: &str, kind: &str) -> String {
-    passage["trace"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["step"] == step && t["kind"] == kind)
-        .and_then(|t| t["detail"].as_str())
-        .unwrap_or_else(|| panic!("no {step}:{kind} in {passage}"))
-        .to_owned()
 }
 
 /// Loads the catalog, the three shops and the stock; every row must pass.
@@ -229,7 +195,7 @@ async fn web_to_store_push_names_the_nearest_shop_with_stock(backend: Backend) {
     );
     assert_eq!(m["content"]["body"], "Reserve it for click & collect", "{m}");
     assert_eq!(m["campaign"], "Available at your store");
-    assert!(steps_of(&paul).contains(&"push:sent".to_owned()), "{paul}");
+    assert!(trace_steps(&paul).contains(&"push:sent".to_owned()), "{paul}");
 
     // Lille has none: the nearest shop that has one is Paris (204 km), not Lyon.
     ended(&s, "lena", "Available at your store").await;
@@ -247,9 +213,12 @@ async fn web_to_store_push_names_the_nearest_shop_with_stock(backend: Backend) {
     assert_eq!(on(&sent, "email").len(), 1, "{sent:?}");
     assert_eq!(sent[0]["content"]["subject"], "Parka ships to you");
     assert_eq!(omar["exit_reason"], "completed", "{omar}");
-    let why = detail(&omar, "nearby", "branch");
+    let why = trace_detail(&omar, "nearby", "branch");
     assert_eq!(why, "condition does not hold: on to online", "{omar}");
-    assert_eq!(detail(&paul, "nearby", "branch"), "condition holds: on to push");
+    assert_eq!(
+        trace_detail(&paul, "nearby", "branch"),
+        "condition holds: on to push"
+    );
 
     // Viewed again the same week: no second push (re-entry after 7 days).
     event(&s, "paul", "Product Viewed", "app", trench).await;
@@ -415,7 +384,7 @@ async fn loyalty_store_purchase_then_complements_then_offer(backend: Backend) {
         ),
         (Some("15 % for you"), Some("This week in store and online"))
     );
-    let kinds = steps_of(&lea);
+    let kinds = trace_steps(&lea);
     for want in [
         "next_day:entered",
         "next_day:waiting",
@@ -434,7 +403,7 @@ async fn loyalty_store_purchase_then_complements_then_offer(backend: Backend) {
     event(&s, "lea", "Application Installed", "app", json!({})).await;
     s.settle().await;
     let app = ended(&s, "lea", "App install offer").await;
-    let why = detail(&app, "welcome", "skipped");
+    let why = trace_detail(&app, "welcome", "skipped");
     assert!(
         why.starts_with("contradictory_offer")
             && why.contains("loyalty-15")
@@ -581,7 +550,7 @@ async fn b2b_lead_task_nurture_and_exit_on_opportunity(backend: Backend) {
     let nina = ended(&s, "nina", "Lead nurture").await;
     assert_eq!(nina["exit_reason"], "exit_event", "{nina}");
     assert_eq!(nina["step"], "wait2", "left during the second wait: {nina}");
-    let why = detail(&nina, "wait2", "exited");
+    let why = trace_detail(&nina, "wait2", "exited");
     assert!(why.starts_with("exit_event: Opportunity Created"), "{why}");
 
     // Marc goes on to the webinar; by then Nina would have had it too.
@@ -593,7 +562,7 @@ async fn b2b_lead_task_nurture_and_exit_on_opportunity(backend: Backend) {
         .map(|m| m["content"]["subject"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(subjects, ["How teams use us", "Join our webinar"]);
-    let kinds = steps_of(&marc);
+    let kinds = trace_steps(&marc);
     for want in [
         "call:entered",
         "call:sent",
@@ -608,7 +577,7 @@ async fn b2b_lead_task_nurture_and_exit_on_opportunity(backend: Backend) {
     let nina_mail = on(&messages_of(&s, "nina").await, "email");
     assert_eq!(nina_mail.len(), 1, "no e-mail after the exit: {nina_mail:?}");
     assert!(
-        !steps_of(&nina).iter().any(|k| k.starts_with("webinar")),
+        !trace_steps(&nina).iter().any(|k| k.starts_with("webinar")),
         "{nina}"
     );
 }

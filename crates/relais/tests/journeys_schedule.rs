@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{wait_for, Server};
+use common::{passages, wait_for, Server};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -44,12 +44,6 @@ async fn apply(s: &Server, doc: Value) -> (String, Value) {
         .await;
     assert_eq!(code, 200, "{out}");
     (out["journey"]["id"].as_str().unwrap().to_owned(), out)
-}
-
-async fn passages(s: &Server, who: &str) -> Vec<Value> {
-    let (code, v) = s.get(&format!("/api/v1/profiles/user_id:{who}/journeys")).await;
-    assert_eq!(code, 200, "{v}");
-    v.as_array().cloned().unwrap_or_default()
 }
 
 async fn broadcast_to_a_segment_at_a_time(s: Server) {

@@ -318,6 +318,42 @@ pub fn identities(profile: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The profile's messages (`user_id:{who}`), newest first.
+pub async fn messages_of(s: &Server, who: &str) -> Vec<Value> {
+    let (code, page) = s.get(&format!("/api/v1/messages?profile=user_id:{who}")).await;
+    assert_eq!(code, 200, "{page}");
+    page["messages"].as_array().cloned().unwrap_or_default()
+}
+
+/// The profile's journey passages, each with its trace.
+pub async fn passages(s: &Server, who: &str) -> Vec<Value> {
+    let (code, v) = s.get(&format!("/api/v1/profiles/user_id:{who}/journeys")).await;
+    assert_eq!(code, 200, "{v}");
+    v.as_array().cloned().unwrap_or_default()
+}
+
+/// A passage's trace as `step:kind` strings, oldest first.
+pub fn trace_steps(passage: &Value) -> Vec<String> {
+    passage["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| format!("{}:{}", t["step"].as_str().unwrap(), t["kind"].as_str().unwrap()))
+        .collect()
+}
+
+/// The detail of the first trace row of `step` with `kind`.
+pub fn trace_detail(passage: &Value, step: &str, kind: &str) -> String {
+    passage["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["step"] == step && t["kind"] == kind)
+        .and_then(|t| t["detail"].as_str())
+        .unwrap_or_else(|| panic!("no {step}:{kind} in {passage}"))
+        .to_owned()
+}
+
 pub async fn wait_for<F: std::future::Future<Output = bool>>(mut f: impl FnMut() -> F, what: &str) {
     for _ in 0..200 {
         if f().await {
